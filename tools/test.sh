@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The whole gyre test suite, in one command: `bash tools/test.sh`.
+#
+# On a fresh machine it first installs what the tests need (Debian packages
+# and Python packages for the interop peers) when they are missing, then runs
+# formatting and lint checks, every test (unit, scenario, property, doc tests)
+# and the fuzz smoke runs. `.ci/run` calls exactly this.
+#
+# Environment:
+#   GYRE_SKIP_INSTALL=1   do not install anything (fail later if a peer is missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- 1. Test prerequisites ---------------------------------------------------
+# Third-party peers used by interop tests. Each protocol issue adds its peers
+# here; a test that needs a peer runs only after this step installed it.
+APT_PACKAGES=()
+PIP_PACKAGES=()
+PY_VENV=.venv-peers
+
+missing_apt() {
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || printf '%s\n' "$pkg"
+  done
+}
+
+install_prerequisites() {
+  if [ "${GYRE_SKIP_INSTALL:-0}" = 1 ]; then
+    return
+  fi
+  if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
+    mapfile -t need < <(missing_apt)
+    if [ ${#need[@]} -gt 0 ]; then
+      say "installing Debian packages: ${need[*]}"
+      local sudo=""
+      [ "$(id -u)" = 0 ] || sudo=sudo
+      $sudo apt-get update -q
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
+    fi
+  fi
+  if [ ${#PIP_PACKAGES[@]} -gt 0 ]; then
+    if [ ! -x "$PY_VENV/bin/python" ]; then
+      say "creating $PY_VENV for Python peers"
+      python3 -m venv "$PY_VENV"
+    fi
+    "$PY_VENV/bin/pip" install -q "${PIP_PACKAGES[@]}"
+  fi
+}
+
+install_prerequisites
+
+# --- 2. Static checks ---------------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo doc (broken links and missing docs are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+# --- 3. Tests -----------------------------------------------------------------
+say "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast --lib --bins --tests
+fi
+
+say "doc tests"
+cargo test --workspace --doc --locked
+
+say "all checks passed"
