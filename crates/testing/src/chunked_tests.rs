@@ -1,23 +1,10 @@
 //! Tests of [`feed_chunked`] and [`assert_chunking_invariant`]: they pass
 //! split-safe code and catch split-sensitive code with a useful message.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use gyre_core::transport::Transport;
 
 use super::*;
-
-/// Runs `f`, which must panic, and returns its panic message.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
+use crate::test_support::panic_message;
 
 /// Answers every complete line with "+OK <line>\r\n", buffering partial lines.
 #[derive(Default)]

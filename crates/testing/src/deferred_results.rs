@@ -106,20 +106,9 @@ pub fn assert_no_result<T: 'static>(d: &Deferred<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::panic_message;
     use gyre_core::deferred::{fail, succeed};
     use gyre_core::errors::{ConnectionRefused, TimedOut};
-    use std::panic::{AssertUnwindSafe, catch_unwind};
-
-    fn panic_message(f: impl FnOnce()) -> String {
-        let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-        match payload.downcast::<String>() {
-            Ok(message) => *message,
-            Err(payload) => payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        }
-    }
 
     #[test]
     fn success_result_of_takes_the_value_of_a_fired_deferred() {

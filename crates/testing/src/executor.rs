@@ -15,7 +15,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use gyre_core::deferred::Spawn;
@@ -78,8 +78,13 @@ impl Wake for TaskWaker {
     }
 }
 
+/// Locks the ready queue, poisoned or not: it holds plain task ids.
+fn lock(ready: &ReadyQueue) -> MutexGuard<'_, VecDeque<usize>> {
+    ready.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn enqueue(ready: &ReadyQueue, id: usize) {
-    let mut queue = ready.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut queue = lock(ready);
     if !queue.contains(&id) {
         queue.push_back(id);
     }
@@ -103,12 +108,7 @@ impl ManualExecutor {
     pub fn run_until_stalled(&self) -> usize {
         let mut polls = 0;
         loop {
-            let next = self
-                .shared
-                .ready
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
+            let next = lock(&self.shared.ready).pop_front();
             let Some(id) = next else {
                 return polls;
             };
@@ -155,12 +155,7 @@ impl Spawn for ManualExecutor {
 
 impl fmt::Debug for ManualExecutor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ready = self
-            .shared
-            .ready
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let ready = lock(&self.shared.ready).len();
         f.debug_struct("ManualExecutor")
             .field("pending", &self.pending())
             .field("ready", &ready)

@@ -96,7 +96,7 @@
 //! assert!(!pair.is_connected());
 //! ```
 
-mod capability_store;
+mod backend_core;
 mod chunked;
 mod deferred_results;
 mod disconnection;
@@ -109,6 +109,8 @@ mod memory_udp;
 mod pair_end;
 mod pump;
 mod string_transport;
+#[cfg(test)]
+mod test_support;
 mod unhandled;
 
 pub use chunked::{ChunkedRun, assert_chunking_invariant, chunk_sizes, feed_chunked};

@@ -1,28 +1,14 @@
 //! Tests of [`MemoryConnector`]: the factory hears about attempts as from
 //! the reactor, including a factory that reconnects from its callbacks.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use gyre_core::errors::{Cancelled, ConnectionDone, ConnectionRefused};
+use gyre_core::errors::ConnectionRefused;
 use gyre_core::transport::Transport;
 use gyre_core::{ClientFactory, Factory, Protocol};
 
 use super::*;
-
-type Log = Rc<RefCell<Vec<String>>>;
-
-fn reason_name(reason: &Failure) -> &'static str {
-    if reason.is::<ConnectionRefused>() {
-        "refused"
-    } else if reason.is::<Cancelled>() {
-        "cancelled"
-    } else if reason.is::<ConnectionDone>() {
-        "done"
-    } else {
-        "other"
-    }
-}
+use crate::test_support::{Log, reason_name};
 
 /// Greets the server and hangs up when told "bye".
 struct Client {

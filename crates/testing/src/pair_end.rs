@@ -10,13 +10,11 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use gyre_core::Failure;
 use gyre_core::address::Address;
-use gyre_core::capability::{Capability, CapabilityRequest};
-use gyre_core::producer::{FlowControl, Producer, WaterMarks};
+use gyre_core::capability::Capability;
 use gyre_core::transport::{ConnectionState, Transport, TransportBackend};
 
-use crate::capability_store::CapabilityStore;
+use crate::backend_core::{BackendCore, delegate_to_backend_core};
 
 /// How the protocol on an end asked to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +48,10 @@ pub struct PairEnd {
 pub(crate) struct EndShared {
     /// Written by this end's protocol and not yet delivered to the other end.
     pub(crate) outgoing: RefCell<Vec<u8>>,
-    pub(crate) connection: Cell<ConnectionState>,
     pub(crate) close: Cell<CloseRequest>,
     pub(crate) write_side: Cell<WriteSide>,
-    pub(crate) reading_paused: Cell<bool>,
-    pub(crate) flow: FlowControl,
-    host: Address,
-    peer: Address,
-    capabilities: CapabilityStore,
+    /// Addresses, connection state, reading, producer and capabilities.
+    pub(crate) core: BackendCore,
 }
 
 impl PairEnd {
@@ -65,14 +59,9 @@ impl PairEnd {
         PairEnd {
             shared: Rc::new(EndShared {
                 outgoing: RefCell::default(),
-                connection: Cell::new(ConnectionState::Open),
                 close: Cell::new(CloseRequest::None),
                 write_side: Cell::new(WriteSide::Open),
-                reading_paused: Cell::new(false),
-                flow: FlowControl::new(),
-                host,
-                peer,
-                capabilities: CapabilityStore::default(),
+                core: BackendCore::new(host, peer),
             }),
         }
     }
@@ -90,12 +79,12 @@ impl PairEnd {
 
     /// Whether this end's protocol paused reading.
     pub fn is_reading_paused(&self) -> bool {
-        self.shared.reading_paused.get()
+        self.shared.core.reading_paused.get()
     }
 
     /// Whether this end's push producer is paused by a full buffer.
     pub fn is_producer_paused(&self) -> bool {
-        self.shared.flow.is_paused()
+        self.shared.core.flow.is_paused()
     }
 
     /// Makes this end answer capability `C` with clones of `value`, so a test
@@ -104,7 +93,7 @@ impl PairEnd {
     where
         C::Value: Clone,
     {
-        self.shared.capabilities.provide::<C>(value);
+        self.shared.core.capabilities.provide::<C>(value);
     }
 }
 
@@ -118,13 +107,12 @@ impl EndShared {
     /// and the producer is told to stop (before `connection_lost`, as a
     /// socket transport does).
     pub(crate) fn end(&self) {
-        self.connection.set(ConnectionState::Closed);
         self.outgoing.borrow_mut().clear();
-        self.flow.stop();
+        self.core.end();
     }
 
     fn accepts_writes(&self) -> bool {
-        self.connection.get() != ConnectionState::Closed
+        !self.core.is_closed()
             && self.close.get() != CloseRequest::Abort
             && self.write_side.get() == WriteSide::Open
     }
@@ -140,90 +128,51 @@ impl TransportBackend for EndShared {
             outgoing.extend_from_slice(data);
             outgoing.len()
         };
-        self.flow.after_write(buffered);
+        self.core.flow.after_write(buffered);
     }
 
     fn lose_connection(&self) {
-        if self.close.get() == CloseRequest::None && self.connection.get() == ConnectionState::Open {
+        if self.close.get() == CloseRequest::None && self.core.connection.get() == ConnectionState::Open {
             self.close.set(CloseRequest::Lose);
-            self.connection.set(ConnectionState::Closing);
+            self.core.connection.set(ConnectionState::Closing);
         }
     }
 
     /// Drops what is buffered and closes this end at once; the pump tells
     /// both protocols on its next step.
     fn abort_connection(&self) {
-        if self.connection.get() == ConnectionState::Closed {
+        if self.core.is_closed() {
             return;
         }
         self.close.set(CloseRequest::Abort);
-        self.connection.set(ConnectionState::Closed);
+        self.core.connection.set(ConnectionState::Closed);
         self.outgoing.borrow_mut().clear();
     }
 
     fn lose_write_connection(&self) {
-        if self.write_side.get() == WriteSide::Open && self.connection.get() == ConnectionState::Open {
+        if self.write_side.get() == WriteSide::Open && self.core.connection.get() == ConnectionState::Open {
             self.write_side.set(WriteSide::ShutdownRequested);
         }
-    }
-
-    fn peer(&self) -> Address {
-        self.peer.clone()
-    }
-
-    fn host(&self) -> Address {
-        self.host.clone()
-    }
-
-    fn pause_reading(&self) {
-        self.reading_paused.set(true);
-    }
-
-    fn resume_reading(&self) {
-        self.reading_paused.set(false);
-    }
-
-    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
-        if self.connection.get() == ConnectionState::Closed {
-            producer.stop_producing();
-            return Ok(());
-        }
-        let buffered = self.outgoing.borrow().len();
-        self.flow.register(producer, buffered)
-    }
-
-    fn unregister_producer(&self) {
-        self.flow.unregister();
-    }
-
-    fn set_water_marks(&self, marks: WaterMarks) {
-        self.flow.set_water_marks(marks);
     }
 
     fn buffered_len(&self) -> usize {
         self.outgoing.borrow().len()
     }
 
-    fn state(&self) -> ConnectionState {
-        self.connection.get()
-    }
-
     fn kind(&self) -> &'static str {
         "memory"
     }
 
-    fn capability(&self, request: &mut CapabilityRequest<'_>) {
-        self.capabilities.answer(request);
-    }
+    delegate_to_backend_core!(core);
 }
 
 impl fmt::Debug for PairEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PairEnd")
-            .field("host", &self.shared.host)
-            .field("peer", &self.shared.peer)
+            .field("host", &self.shared.core.host)
+            .field("peer", &self.shared.core.peer)
             .field("pending", &self.pending())
-            .field("state", &self.shared.connection.get())
+            .field("state", &self.shared.core.connection.get())
             .finish()
     }
 }

@@ -143,7 +143,8 @@ pub fn connect_pair_with_addresses<S: Protocol, C: Protocol>(
 /// Delivers what `from` has buffered to `to`; whether any bytes moved.
 fn transfer<A: Protocol, B: Protocol>(from: &Side<A>, to: &mut Side<B>) -> bool {
     let receiver = &to.end.shared;
-    if from.lost || to.lost || receiver.reading_paused.get() || receiver.close.get() != CloseRequest::None {
+    let receiver_waits = receiver.core.reading_paused.get() || receiver.close.get() != CloseRequest::None;
+    if from.lost || to.lost || receiver_waits {
         return false;
     }
     let data = from.end.shared.take_outgoing();
@@ -152,7 +153,7 @@ fn transfer<A: Protocol, B: Protocol>(from: &Side<A>, to: &mut Side<B>) -> bool 
     }
     to.protocol.data_received(&to.handle, &data);
     let left = from.end.pending();
-    from.end.shared.flow.after_flush(left);
+    from.end.shared.core.flow.after_flush(left);
     true
 }
 
@@ -210,14 +211,14 @@ impl<S: Protocol, C: Protocol> Pump<S, C> {
             self.end_connection(Closer::Client, done(), done());
         } else if server.write_side.get() == WriteSide::ShutdownRequested
             && self.server.end.pending() == 0
-            && !client.reading_paused.get()
+            && !client.core.reading_paused.get()
         {
             server.write_side.set(WriteSide::Shut);
             self.server.protocol.write_connection_lost(&self.server.handle);
             self.client.protocol.read_connection_lost(&self.client.handle);
         } else if client.write_side.get() == WriteSide::ShutdownRequested
             && self.client.end.pending() == 0
-            && !server.reading_paused.get()
+            && !server.core.reading_paused.get()
         {
             client.write_side.set(WriteSide::Shut);
             self.client.protocol.write_connection_lost(&self.client.handle);

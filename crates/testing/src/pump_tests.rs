@@ -1,17 +1,15 @@
 //! Tests of [`connect_pair`] and [`Pump`]: delivery, pausing, the three
 //! kinds of close, and producers.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use gyre_core::errors::{ConnectionAborted, ConnectionDone, ConnectionLost};
-use gyre_core::producer::{Producer, PullProducer, PushProducer, WaterMarks};
+use gyre_core::producer::{Producer, PushProducer, WaterMarks};
 use gyre_core::transport::ConnectionState;
 
 use super::*;
+use crate::test_support::{Chunks, Log, log, reason_name};
 
-type Log = Rc<RefCell<Vec<String>>>;
 type OnData = Box<dyn FnMut(&Transport, &[u8])>;
 type OnMade = Box<dyn FnMut(&Transport)>;
 
@@ -55,18 +53,6 @@ impl Peer {
     }
 }
 
-fn reason_name(reason: &Failure) -> &'static str {
-    if reason.is::<ConnectionDone>() {
-        "done"
-    } else if reason.is::<ConnectionAborted>() {
-        "aborted"
-    } else if reason.is::<ConnectionLost>() {
-        "lost"
-    } else {
-        "other"
-    }
-}
-
 impl Protocol for Peer {
     fn connection_made(&mut self, transport: &Transport) {
         self.note("made".into());
@@ -92,10 +78,6 @@ impl Protocol for Peer {
     fn write_connection_lost(&mut self, _: &Transport) {
         self.note("write shut".into());
     }
-}
-
-fn log() -> Log {
-    Rc::new(RefCell::new(Vec::new()))
 }
 
 fn echo(transport: &Transport, data: &[u8]) {
@@ -348,34 +330,11 @@ fn push_producer_pauses_on_unsent_bytes_and_resumes_once_the_pump_drains() {
     );
 }
 
-/// Sends the chunks one per request, then unregisters and closes.
-struct Chunks {
-    transport: Transport,
-    left: RefCell<Vec<&'static [u8]>>,
-}
-
-impl PullProducer for Chunks {
-    fn resume_producing(&self) {
-        let next = self.left.borrow_mut().pop();
-        match next {
-            Some(chunk) => self.transport.write(chunk),
-            None => {
-                self.transport.unregister_producer();
-                self.transport.lose_connection();
-            }
-        }
-    }
-    fn stop_producing(&self) {}
-}
-
 #[test]
 fn pull_producer_is_asked_again_each_time_its_bytes_are_delivered() {
     let log = log();
     let mut pair = connect_pair(Peer::new("server", &log), Peer::new("client", &log));
-    let chunks = Rc::new(Chunks {
-        transport: pair.server_transport(),
-        left: RefCell::new(vec![&b"c"[..], b"b", b"a"]),
-    });
+    let chunks = Rc::new(Chunks::new(pair.server_transport(), &[b"a", b"b", b"c"]).closing_when_done());
     pair.server_transport()
         .register_producer(Producer::Pull(chunks))
         .unwrap();

@@ -23,10 +23,10 @@ use std::rc::Rc;
 use gyre_core::Failure;
 use gyre_core::address::Address;
 use gyre_core::capability::{Capability, CapabilityRequest};
-use gyre_core::producer::{FlowControl, Producer, WaterMarks};
+use gyre_core::producer::{Producer, WaterMarks};
 use gyre_core::transport::{ConnectionState, Transport, TransportBackend};
 
-use crate::capability_store::CapabilityStore;
+use crate::backend_core::{BackendCore, delegate_to_backend_core};
 
 /// The host address of [`StringTransport::new`]: `tcp:127.0.0.1:8000`.
 pub fn default_host() -> Address {
@@ -63,15 +63,11 @@ pub struct StringTransport {
 /// The shared state; the [`TransportBackend`] behind every handle.
 struct StringTransportState {
     written: RefCell<Vec<u8>>,
-    connection: Cell<ConnectionState>,
     disconnecting: Cell<bool>,
     aborted: Cell<bool>,
     write_closed: Cell<bool>,
-    reading_paused: Cell<bool>,
-    flow: FlowControl,
-    host: Address,
-    peer: Address,
-    capabilities: CapabilityStore,
+    /// Addresses, connection state, reading, producer and capabilities.
+    core: BackendCore,
 }
 
 impl Default for StringTransportState {
@@ -84,22 +80,17 @@ impl StringTransportState {
     fn new(host: Address, peer: Address) -> Self {
         StringTransportState {
             written: RefCell::default(),
-            connection: Cell::new(ConnectionState::Open),
             disconnecting: Cell::new(false),
             aborted: Cell::new(false),
             write_closed: Cell::new(false),
-            reading_paused: Cell::new(false),
-            flow: FlowControl::new(),
-            host,
-            peer,
-            capabilities: CapabilityStore::default(),
+            core: BackendCore::new(host, peer),
         }
     }
 
     /// Empties the buffer and tells the producer, with no borrow held.
     fn drain(&self) -> Vec<u8> {
         let data = std::mem::take(&mut *self.written.borrow_mut());
-        self.flow.after_flush(0);
+        self.core.flow.after_flush(0);
         data
     }
 }
@@ -160,29 +151,29 @@ impl StringTransport {
 
     /// Whether the protocol paused reading and has not resumed.
     pub fn is_reading_paused(&self) -> bool {
-        self.inner.reading_paused.get()
+        self.inner.core.reading_paused.get()
     }
 
     /// Where the connection is: `Open`, `Closing` after `lose_connection`,
     /// `Closed` after `abort_connection` or [`set_closed`](Self::set_closed).
     pub fn state(&self) -> ConnectionState {
-        self.inner.connection.get()
+        self.inner.core.connection.get()
     }
 
     /// The registered producer, if any.
     pub fn producer(&self) -> Option<Producer> {
-        self.inner.flow.producer()
+        self.inner.core.flow.producer()
     }
 
     /// Whether the registered push producer is paused because the buffer
     /// went over the high-water mark.
     pub fn is_producer_paused(&self) -> bool {
-        self.inner.flow.is_paused()
+        self.inner.core.flow.is_paused()
     }
 
     /// The water marks in effect.
     pub fn water_marks(&self) -> WaterMarks {
-        self.inner.flow.water_marks()
+        self.inner.core.flow.water_marks()
     }
 
     /// Makes the transport answer capability `C` with clones of `value`, so a
@@ -193,7 +184,7 @@ impl StringTransport {
     where
         C::Value: Clone,
     {
-        self.inner.capabilities.provide::<C>(value);
+        self.inner.core.capabilities.provide::<C>(value);
     }
 
     /// Simulates the connection having ended: the state becomes `Closed`,
@@ -201,15 +192,13 @@ impl StringTransport {
     /// protocol is not told; that is the caller's job (or use
     /// [`StringTransportWithDisconnection`](crate::StringTransportWithDisconnection)).
     pub fn set_closed(&self) {
-        self.inner.connection.set(ConnectionState::Closed);
-        self.inner.flow.stop();
+        self.inner.core.end();
     }
 }
 
 impl TransportBackend for StringTransportState {
     fn write(&self, data: &[u8]) {
-        let dropped =
-            self.aborted.get() || self.write_closed.get() || self.connection.get() == ConnectionState::Closed;
+        let dropped = self.aborted.get() || self.write_closed.get() || self.core.is_closed();
         if dropped {
             return;
         }
@@ -218,60 +207,24 @@ impl TransportBackend for StringTransportState {
             written.extend_from_slice(data);
             written.len()
         };
-        self.flow.after_write(buffered);
+        self.core.flow.after_write(buffered);
     }
 
     fn lose_connection(&self) {
         self.disconnecting.set(true);
-        if self.connection.get() == ConnectionState::Open {
-            self.connection.set(ConnectionState::Closing);
+        if self.core.connection.get() == ConnectionState::Open {
+            self.core.connection.set(ConnectionState::Closing);
         }
     }
 
     fn abort_connection(&self) {
         self.aborted.set(true);
         self.disconnecting.set(true);
-        self.connection.set(ConnectionState::Closed);
-        self.flow.stop();
+        self.core.end();
     }
 
     fn lose_write_connection(&self) {
         self.write_closed.set(true);
-    }
-
-    fn peer(&self) -> Address {
-        self.peer.clone()
-    }
-
-    fn host(&self) -> Address {
-        self.host.clone()
-    }
-
-    fn pause_reading(&self) {
-        self.reading_paused.set(true);
-    }
-
-    fn resume_reading(&self) {
-        self.reading_paused.set(false);
-    }
-
-    /// Registering on a closed transport stops the producer at once, as a
-    /// socket transport does, so producers never wait on a dead consumer.
-    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
-        if self.connection.get() == ConnectionState::Closed {
-            producer.stop_producing();
-            return Ok(());
-        }
-        let buffered = self.written.borrow().len();
-        self.flow.register(producer, buffered)
-    }
-
-    fn unregister_producer(&self) {
-        self.flow.unregister();
-    }
-
-    fn set_water_marks(&self, marks: WaterMarks) {
-        self.flow.set_water_marks(marks);
     }
 
     /// Everything written is "buffered": nothing is ever sent.
@@ -279,17 +232,11 @@ impl TransportBackend for StringTransportState {
         self.written.borrow().len()
     }
 
-    fn state(&self) -> ConnectionState {
-        self.connection.get()
-    }
-
     fn kind(&self) -> &'static str {
         "string"
     }
 
-    fn capability(&self, request: &mut CapabilityRequest<'_>) {
-        self.capabilities.answer(request);
-    }
+    delegate_to_backend_core!(core);
 }
 
 /// `StringTransport` is itself a backend, for wrappers (TLS, framing
@@ -346,7 +293,7 @@ impl fmt::Debug for StringTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StringTransport")
             .field("value", &self.inner.written.borrow().escape_ascii().to_string())
-            .field("state", &self.inner.connection.get())
+            .field("state", &self.inner.core.connection.get())
             .field("disconnecting", &self.is_disconnecting())
             .field("aborted", &self.is_aborted())
             .field("write_closed", &self.is_write_closed())

@@ -4,12 +4,28 @@
 use super::*;
 use gyre_core::capability::{PeerCertificates, ProcessId};
 use gyre_core::errors::ProducerAlreadyRegistered;
-use gyre_core::producer::{PullProducer, PushProducer};
+use gyre_core::producer::PushProducer;
+
+use crate::test_support::Chunks;
 
 /// A push producer that writes a chunk whenever it is resumed.
 struct Streamer {
     transport: Transport,
     events: RefCell<Vec<&'static str>>,
+}
+
+impl Streamer {
+    /// A streamer writing to `transport`, registered there.
+    fn register(transport: &Transport) -> Rc<Streamer> {
+        let streamer = Rc::new(Streamer {
+            transport: transport.clone(),
+            events: RefCell::default(),
+        });
+        transport
+            .register_producer(Producer::Push(streamer.clone()))
+            .unwrap();
+        streamer
+    }
 }
 
 impl PushProducer for Streamer {
@@ -25,35 +41,12 @@ impl PushProducer for Streamer {
     }
 }
 
-/// A pull producer that sends a fixed list of chunks, then unregisters.
-struct Chunks {
-    transport: Transport,
-    left: RefCell<Vec<&'static [u8]>>,
-}
-
-impl PullProducer for Chunks {
-    fn resume_producing(&self) {
-        let next = self.left.borrow_mut().pop();
-        match next {
-            Some(chunk) => self.transport.write(chunk),
-            None => self.transport.unregister_producer(),
-        }
-    }
-    fn stop_producing(&self) {}
-}
-
 #[test]
 fn push_producer_is_paused_above_the_high_mark_and_resumed_by_clear() {
     let string = StringTransport::new();
     let transport = string.handle();
     transport.set_water_marks(WaterMarks::new(4, 0));
-    let streamer = Rc::new(Streamer {
-        transport: transport.clone(),
-        events: RefCell::default(),
-    });
-    transport
-        .register_producer(Producer::Push(streamer.clone()))
-        .unwrap();
+    let streamer = Streamer::register(&transport);
     transport.write(b"1234");
     assert!(!string.is_producer_paused(), "at the high mark is not above it");
     transport.write(b"5");
@@ -69,10 +62,7 @@ fn push_producer_is_paused_above_the_high_mark_and_resumed_by_clear() {
 fn pull_producer_is_asked_for_a_chunk_on_register_and_on_every_clear() {
     let string = StringTransport::new();
     let transport = string.handle();
-    let chunks = Rc::new(Chunks {
-        transport: transport.clone(),
-        left: RefCell::new(vec![&b"c"[..], b"b", b"a"]),
-    });
+    let chunks = Rc::new(Chunks::new(transport.clone(), &[b"a", b"b", b"c"]));
     transport.register_producer(Producer::Pull(chunks)).unwrap();
     assert_eq!(string.take(), b"a");
     assert_eq!(string.take(), b"b");
@@ -90,13 +80,7 @@ fn pull_producer_is_asked_for_a_chunk_on_register_and_on_every_clear() {
 fn second_producer_is_refused() {
     let string = StringTransport::new();
     let transport = string.handle();
-    let streamer = Rc::new(Streamer {
-        transport: transport.clone(),
-        events: RefCell::default(),
-    });
-    transport
-        .register_producer(Producer::Push(streamer.clone()))
-        .unwrap();
+    let streamer = Streamer::register(&transport);
     let err = transport.register_producer(Producer::Push(streamer)).unwrap_err();
     assert!(err.is::<ProducerAlreadyRegistered>());
 }
@@ -139,13 +123,7 @@ fn writes_after_write_close_or_set_closed_are_dropped() {
 fn set_closed_stops_the_producer_and_a_late_registration_is_stopped_at_once() {
     let string = StringTransport::new();
     let transport = string.handle();
-    let streamer = Rc::new(Streamer {
-        transport: transport.clone(),
-        events: RefCell::default(),
-    });
-    transport
-        .register_producer(Producer::Push(streamer.clone()))
-        .unwrap();
+    let streamer = Streamer::register(&transport);
     string.set_closed();
     assert_eq!(*streamer.events.borrow(), ["stop"]);
     assert!(string.producer().is_none());

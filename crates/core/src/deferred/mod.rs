@@ -44,6 +44,7 @@ mod outcome;
 mod queue;
 mod semaphore;
 mod timing;
+mod waiters;
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -6,12 +6,13 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
-use super::{Deferred, Resolver, succeed};
+use super::waiters::Waiters;
+use super::{Deferred, succeed};
 use crate::errors::{QueueOverflow, QueueUnderflow};
 
 struct QueueState<T> {
     items: RefCell<VecDeque<T>>,
-    waiting: RefCell<VecDeque<Resolver<T>>>,
+    waiting: Waiters<T>,
     size: Option<usize>,
     backlog: Option<usize>,
 }
@@ -40,7 +41,7 @@ impl<T: 'static> DeferredQueue<T> {
         DeferredQueue {
             state: Rc::new(QueueState {
                 items: RefCell::new(VecDeque::new()),
-                waiting: RefCell::new(VecDeque::new()),
+                waiting: Waiters::new(),
                 size,
                 backlog,
             }),
@@ -55,16 +56,9 @@ impl<T: 'static> DeferredQueue<T> {
     /// Gives `item` to the oldest waiting getter, or keeps it. Fails, dropping
     /// the item, when the queue holds `size` items already.
     pub fn put(&self, item: T) -> Result<(), QueueOverflow> {
-        loop {
-            let waiter = self.state.waiting.borrow_mut().pop_front();
-            match waiter {
-                Some(waiter) if waiter.is_fired() => continue,
-                Some(waiter) => {
-                    waiter.callback(item);
-                    return Ok(());
-                }
-                None => break,
-            }
+        if let Some(waiter) = self.state.waiting.pop() {
+            waiter.callback(item);
+            return Ok(());
         }
         if self.is_full() {
             return Err(QueueOverflow::new());
@@ -83,21 +77,11 @@ impl<T: 'static> DeferredQueue<T> {
         if self
             .state
             .backlog
-            .is_some_and(|limit| self.state.waiting.borrow().len() >= limit)
+            .is_some_and(|limit| self.state.waiting.len() >= limit)
         {
             return Err(QueueUnderflow::new());
         }
-        let state = Rc::downgrade(&self.state);
-        let (deferred, resolver) = Deferred::with_canceller(move |resolver: &Resolver<T>| {
-            if let Some(state) = state.upgrade() {
-                state
-                    .waiting
-                    .borrow_mut()
-                    .retain(|waiter| !waiter.ptr_eq(resolver));
-            }
-        });
-        self.state.waiting.borrow_mut().push_back(resolver);
-        Ok(deferred)
+        Ok(self.state.waiting.join())
     }
 
     /// Items held.
@@ -112,18 +96,12 @@ impl<T: 'static> DeferredQueue<T> {
 
     /// Whether `put` would fail now (no getter waiting and `size` items held).
     pub fn is_full(&self) -> bool {
-        self.state.size.is_some_and(|size| self.len() >= size)
-            && self.state.waiting.borrow().iter().all(Resolver::is_fired)
+        self.state.size.is_some_and(|size| self.len() >= size) && self.state.waiting.is_empty()
     }
 
     /// Getters waiting for an item.
     pub fn waiting(&self) -> usize {
-        self.state
-            .waiting
-            .borrow()
-            .iter()
-            .filter(|w| !w.is_fired())
-            .count()
+        self.state.waiting.len()
     }
 }
 
@@ -135,11 +113,11 @@ impl<T> Clone for DeferredQueue<T> {
     }
 }
 
-impl<T> fmt::Debug for DeferredQueue<T> {
+impl<T: 'static> fmt::Debug for DeferredQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeferredQueue")
             .field("items", &self.state.items.borrow().len())
-            .field("waiting", &self.state.waiting.borrow().len())
+            .field("waiting", &self.state.waiting.len())
             .finish()
     }
 }

@@ -7,17 +7,17 @@
 //! from the queue. [`DeferredSemaphore::run`] wraps an operation that returns
 //! a Deferred and releases the token when that Deferred finishes.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
-use super::{Deferred, Outcome, Resolver, maybe, succeed};
+use super::waiters::Waiters;
+use super::{Deferred, Outcome, maybe, succeed};
 
 struct SemaphoreState {
     tokens: Cell<usize>,
     limit: Cell<usize>,
-    waiting: RefCell<VecDeque<Resolver<SemaphorePermit>>>,
+    waiting: Waiters<SemaphorePermit>,
 }
 
 /// Twisted's `DeferredSemaphore`: at most `tokens` holders at once.
@@ -42,7 +42,7 @@ impl DeferredSemaphore {
             state: Rc::new(SemaphoreState {
                 tokens: Cell::new(tokens),
                 limit: Cell::new(tokens),
-                waiting: RefCell::new(VecDeque::new()),
+                waiting: Waiters::new(),
             }),
         }
     }
@@ -52,24 +52,13 @@ impl DeferredSemaphore {
         if let Some(permit) = self.try_acquire() {
             return succeed(permit);
         }
-        // Weak: the waiter's Deferred must not keep the semaphore alive.
-        let state = Rc::downgrade(&self.state);
-        let (deferred, resolver) = Deferred::with_canceller(move |resolver: &Resolver<SemaphorePermit>| {
-            if let Some(state) = state.upgrade() {
-                state
-                    .waiting
-                    .borrow_mut()
-                    .retain(|waiter| !waiter.ptr_eq(resolver));
-            }
-        });
-        self.state.waiting.borrow_mut().push_back(resolver);
-        deferred
+        self.state.waiting.join()
     }
 
     /// A token now, if one is free and nobody is waiting for one.
     pub fn try_acquire(&self) -> Option<SemaphorePermit> {
         let tokens = self.state.tokens.get();
-        if tokens == 0 || !self.state.waiting.borrow().is_empty() {
+        if tokens == 0 || !self.state.waiting.is_empty() {
             return None;
         }
         self.state.tokens.set(tokens - 1);
@@ -101,7 +90,7 @@ impl DeferredSemaphore {
 
     /// Callers waiting for a token.
     pub fn waiting(&self) -> usize {
-        self.state.waiting.borrow().len()
+        self.state.waiting.len()
     }
 }
 
@@ -124,21 +113,11 @@ impl SemaphorePermit {
     fn release_token(&mut self) {
         let Some(state) = self.state.take() else { return };
         // Hand the token straight to the next waiter that is still waiting.
-        loop {
-            let next = state.waiting.borrow_mut().pop_front();
-            match next {
-                Some(waiter) if waiter.is_fired() => continue,
-                Some(waiter) => {
-                    waiter.callback(SemaphorePermit {
-                        state: Some(state.clone()),
-                    });
-                    return;
-                }
-                None => {
-                    state.tokens.set(state.tokens.get() + 1);
-                    return;
-                }
-            }
+        match state.waiting.pop() {
+            Some(waiter) => waiter.callback(SemaphorePermit {
+                state: Some(state.clone()),
+            }),
+            None => state.tokens.set(state.tokens.get() + 1),
         }
     }
 }
