@@ -162,15 +162,18 @@ impl fmt::Display for Failure {
 
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alternate = f.alternate();
         let mut debug = f.debug_struct("Failure");
         debug.field("error", &self.error);
         if !self.context.is_empty() {
             debug.field("context", &self.contexts().collect::<Vec<_>>());
         }
-        if let Some(backtrace) = &self.backtrace {
-            debug.field("backtrace", &format_args!("{backtrace}"));
+        // The backtrace only in `{:#?}`: `{:?}` of a `Result` should stay one line.
+        match &self.backtrace {
+            Some(backtrace) if alternate => debug.field("backtrace", &format_args!("{backtrace}")).finish(),
+            Some(_) => debug.finish_non_exhaustive(),
+            None => debug.finish(),
         }
-        debug.finish()
     }
 }
 
