@@ -1,0 +1,154 @@
+//! An echo client written entirely with `async`/`await`: it connects, sends
+//! lines, waits for each echo and prints it.
+//!
+//! ```text
+//! cargo run -p gyre-reactor --example echo_server -- --listen 127.0.0.1:8000 &
+//! cargo run -p gyre-reactor --example async_echo_client -- --connect 127.0.0.1:8000 --message hello
+//! printf 'one\ntwo\n' | cargo run -p gyre-reactor --example async_echo_client -- --connect localhost:8000
+//! ```
+//!
+//! Arguments:
+//! - `--connect HOST:PORT` (required): the echo server. A host name is
+//!   resolved on the reactor's thread pool (the system resolver blocks).
+//! - `--message TEXT` (repeatable): the lines to send. Without it, the lines
+//!   of standard input are sent, read on the thread pool as well.
+//! - `--timeout SECS` (default 10): how long to wait for each echo.
+//!
+//! Each echoed line is printed to standard output as it comes back; the exit
+//! status is 0 when every line came back unchanged, 1 otherwise (refused
+//! connection, timeout, a different reply), with the reason on standard
+//! error. The whole client is `session` below: one `async` function, run
+//! by the reactor with `block_on`.
+
+use std::io::BufRead;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use gyre_core::Failure;
+use gyre_reactor::Reactor;
+use gyre_reactor::async_io::{self, AsyncStream};
+
+struct Options {
+    connect: String,
+    messages: Vec<String>,
+    timeout: Duration,
+}
+
+/// Where the lines come from.
+enum Lines {
+    Given(std::vec::IntoIter<String>),
+    Stdin,
+}
+
+impl Lines {
+    /// The next line, `None` at the end. Standard input is read on a pool
+    /// thread, since reading it blocks.
+    async fn next(&mut self, reactor: &Reactor) -> Result<Option<String>, Failure> {
+        match self {
+            Lines::Given(lines) => Ok(lines.next()),
+            Lines::Stdin => {
+                reactor
+                    .defer_to_thread(|| {
+                        let mut line = String::new();
+                        let read = std::io::stdin().lock().read_line(&mut line)?;
+                        Ok::<_, std::io::Error>(
+                            (read > 0).then(|| line.trim_end_matches(['\r', '\n']).to_owned()),
+                        )
+                    })
+                    .await
+            }
+        }
+    }
+}
+
+async fn session(reactor: Reactor, options: Options) -> Result<usize, Failure> {
+    let target = options.connect.clone();
+    let address: SocketAddr = reactor
+        .defer_to_thread(move || {
+            target
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| std::io::Error::other(format!("{target}: no address")))
+        })
+        .await?;
+    let stream: AsyncStream = async_io::timeout(
+        &reactor,
+        options.timeout,
+        async_io::connect_tcp(&reactor, address),
+    )
+    .await
+    .map_err(|failure| failure.context(format!("connecting to {address}")))?;
+    let mut lines = match options.messages.is_empty() {
+        true => Lines::Stdin,
+        false => Lines::Given(options.messages.into_iter()),
+    };
+    let mut echoed = 0;
+    while let Some(line) = lines.next(&reactor).await? {
+        stream.write(format!("{line}\n").as_bytes()).await?;
+        let reply = async_io::timeout(&reactor, options.timeout, stream.read_line()).await?;
+        let reply = reply.ok_or_else(|| Failure::msg("the server closed the connection"))?;
+        if reply != line.as_bytes() {
+            return Err(Failure::msg(format!(
+                "sent {line:?}, got back {:?}",
+                String::from_utf8_lossy(&reply)
+            )));
+        }
+        println!("{line}");
+        echoed += 1;
+    }
+    stream.close().await?;
+    Ok(echoed)
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut connect = None;
+    let mut messages = Vec::new();
+    let mut timeout = Duration::from_secs(10);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--connect" => connect = Some(value()?),
+            "--message" => messages.push(value()?),
+            "--timeout" => {
+                let seconds: f64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
+                timeout = Duration::try_from_secs_f64(seconds).map_err(|e| format!("--timeout: {e}"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let connect = connect.ok_or("--connect HOST:PORT is required")?;
+    Ok(Options {
+        connect,
+        messages,
+        timeout,
+    })
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("async_echo_client: {message}");
+            }
+            eprintln!("usage: async_echo_client --connect HOST:PORT [--message TEXT]... [--timeout SECS]");
+            return ExitCode::from(2);
+        }
+    };
+    let reactor = Reactor::new().expect("creating the reactor");
+    let result = reactor.block_on(session(reactor.clone(), options));
+    reactor.close();
+    match result {
+        Ok(count) => {
+            eprintln!("async_echo_client: {count} lines echoed");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("async_echo_client: {failure:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

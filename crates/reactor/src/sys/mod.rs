@@ -1,0 +1,6 @@
+//! Platform code that needs `unsafe`: each function here wraps one system
+//! interface that neither std nor rustix offers safely, with a `// SAFETY:`
+//! comment on every unsafe block. Everything else in the crate is safe code.
+
+pub(crate) mod child_setup;
+pub(crate) mod signal;

@@ -1,0 +1,357 @@
+//! Helpers shared by the datagram tests (UDP, Unix datagram, multicast):
+//! a recording protocol, a bounded run of the reactor, child processes
+//! stopped by PID, and network namespaces for the multicast tests.
+
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use gyre_core::datagram::{DatagramProtocol, DatagramTransport};
+use gyre_core::prelude::*;
+use gyre_reactor::Reactor;
+
+/// What a [`Recorder`] saw, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Started(Address),
+    Datagram(Vec<u8>, Address),
+    Refused,
+    Stopped,
+}
+
+pub type Log = Rc<RefCell<Vec<Event>>>;
+
+pub fn new_log() -> Log {
+    Rc::default()
+}
+
+/// Records every callback and runs `on_datagram` for each datagram.
+pub struct Recorder<F> {
+    log: Log,
+    on_datagram: F,
+}
+
+impl<F: FnMut(&DatagramTransport, &[u8], &Address) + 'static> DatagramProtocol for Recorder<F> {
+    fn start_protocol(&mut self, transport: &DatagramTransport) {
+        self.log.borrow_mut().push(Event::Started(transport.host()));
+    }
+
+    fn datagram_received(&mut self, transport: &DatagramTransport, data: &[u8], from: &Address) {
+        self.log
+            .borrow_mut()
+            .push(Event::Datagram(data.to_vec(), from.clone()));
+        (self.on_datagram)(transport, data, from);
+    }
+
+    fn connection_refused(&mut self, _transport: &DatagramTransport) {
+        self.log.borrow_mut().push(Event::Refused);
+    }
+
+    fn stop_protocol(&mut self) {
+        self.log.borrow_mut().push(Event::Stopped);
+    }
+}
+
+/// A boxed [`Recorder`].
+pub fn recorder(
+    log: &Log,
+    on_datagram: impl FnMut(&DatagramTransport, &[u8], &Address) + 'static,
+) -> Box<dyn DatagramProtocol> {
+    Box::new(Recorder {
+        log: log.clone(),
+        on_datagram,
+    })
+}
+
+/// A recorder that echoes every datagram to its sender.
+pub fn echo(log: &Log) -> Box<dyn DatagramProtocol> {
+    recorder(log, |transport, data, from| {
+        transport.write_to(data, from).unwrap()
+    })
+}
+
+/// The payloads of the datagrams in `log`.
+pub fn payloads(log: &Log) -> Vec<Vec<u8>> {
+    log.borrow()
+        .iter()
+        .filter_map(|event| match event {
+            Event::Datagram(data, _) => Some(data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the reactor until something stops it, failing the test when that
+/// takes longer than `limit`.
+#[track_caller]
+pub fn run_bounded(reactor: &Reactor, limit: Duration) {
+    let timed_out = Rc::new(Cell::new(false));
+    let guard = reactor.call_later(limit, {
+        let reactor = reactor.clone();
+        let timed_out = timed_out.clone();
+        move || {
+            timed_out.set(true);
+            let _ = reactor.stop();
+        }
+    });
+    reactor.run().unwrap();
+    guard.cancel();
+    assert!(!timed_out.get(), "the test did not finish within {limit:?}");
+}
+
+/// Stops the reactor (from inside a callback).
+pub fn stop(reactor: &Reactor) {
+    let _ = reactor.stop();
+}
+
+/// Fails the test with a clear message when `program` is not installed.
+#[track_caller]
+pub fn require_program(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        found,
+        "this test needs `{program}`: install the Debian package `{package}` (apt-get install -y {package})"
+    );
+}
+
+/// A child process that is killed (by its PID) and reaped when dropped.
+pub struct ChildGuard {
+    pub child: Child,
+}
+
+impl ChildGuard {
+    pub fn spawn(command: &mut Command) -> ChildGuard {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {command:?}: {error}"));
+        ChildGuard { child }
+    }
+
+    /// Waits for the child to exit, at most `limit`; kills it after that.
+    pub fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("child {} did not exit within {limit:?}", self.child.id());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (bounded) for the child to exit and returns its status with
+    /// everything it printed on stdout and stderr (both must be piped).
+    pub fn output_bounded(&mut self, limit: Duration) -> (std::process::ExitStatus, String, String) {
+        let stdout = self.stdout_lines();
+        let stderr = self.child.stderr.take().expect("stderr is piped");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+            text
+        });
+        let status = self.wait_bounded(limit);
+        let stdout = stdout.rest(Duration::from_secs(2)).join("\n");
+        (status, stdout, stderr.join().unwrap_or_default())
+    }
+
+    /// Reads lines of the child's stdout on a thread, so a test can wait for
+    /// one with a deadline.
+    pub fn stdout_lines(&mut self) -> Lines {
+        let stdout = self.child.stdout.take().expect("stdout is piped");
+        Lines::new(stdout)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The lines a child prints, received with a deadline.
+pub struct Lines {
+    rx: mpsc::Receiver<String>,
+}
+
+impl Lines {
+    fn new(stdout: ChildStdout) -> Lines {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { rx }
+    }
+
+    /// The next line, failing the test after `limit`.
+    #[track_caller]
+    pub fn next(&self, limit: Duration) -> String {
+        self.rx
+            .recv_timeout(limit)
+            .unwrap_or_else(|error| panic!("no line from the child within {limit:?}: {error}"))
+    }
+
+    /// Every line printed until the child closed its stdout (bounded).
+    pub fn rest(&self, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut lines = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.rx.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines
+    }
+}
+
+/// Stops the reactor once `done` returns true, checking every 5 ms.
+pub fn stop_when(reactor: &Reactor, done: impl Fn() -> bool + 'static) {
+    fn check(reactor: Reactor, done: Rc<dyn Fn() -> bool>) {
+        if done() {
+            let _ = reactor.stop();
+            return;
+        }
+        let next = reactor.clone();
+        drop(reactor.call_later(Duration::from_millis(5), move || check(next, done)));
+    }
+    let reactor = reactor.clone();
+    let done: Rc<dyn Fn() -> bool> = Rc::new(done);
+    reactor.clone().call_when_running(move || check(reactor, done));
+}
+
+/// Stops the reactor on its first turn.
+pub fn stop_soon(reactor: &Reactor) {
+    let stopper = reactor.clone();
+    reactor.call_when_running(move || stop(&stopper));
+}
+
+/// A network namespace made for one test, deleted when dropped. Inside it
+/// `lo` is up with the MULTICAST flag and a route for 224.0.0.0/4 (the host's
+/// `lo` has neither), and a veth pair `gyre0`/`gyre1` with `NETNS_IPV4`
+/// and `NETNS_IPV6` on `gyre0` carries IPv6 multicast (`lo` does not deliver
+/// it) and shows the multicast loopback option at work (on `lo` every
+/// datagram comes back whatever the option says).
+pub struct Namespace {
+    pub name: String,
+}
+
+/// The IPv6 address of `gyre0` inside a [`Namespace`].
+pub const NETNS_IPV6: &str = "fd00:6779::1";
+/// The IPv4 address of `gyre0` inside a [`Namespace`].
+pub const NETNS_IPV4: &str = "10.67.121.1";
+
+impl Namespace {
+    #[track_caller]
+    pub fn create(tag: &str) -> Namespace {
+        require_program("ip", "iproute2");
+        let name = format!("gyre-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &name])
+            .stderr(Stdio::null())
+            .status();
+        let added = Command::new("ip")
+            .args(["netns", "add", &name])
+            .output()
+            .expect("running ip");
+        assert!(
+            added.status.success(),
+            "`ip netns add {name}` failed ({}): multicast tests need root (CAP_SYS_ADMIN) to make a network \
+             namespace: {}",
+            added.status,
+            String::from_utf8_lossy(&added.stderr)
+        );
+        let namespace = Namespace { name };
+        let ns = namespace.name.as_str();
+        namespace.ip(&["link", "set", "lo", "up"]);
+        namespace.ip(&["link", "set", "lo", "multicast", "on"]);
+        namespace.ip(&["route", "add", "224.0.0.0/4", "dev", "lo"]);
+        // No duplicate address detection, so IPv6 addresses are usable at once.
+        let dad = "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
+                   echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad";
+        namespace.run(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", dad]));
+        namespace.ip(&["link", "add", "gyre0", "type", "veth", "peer", "name", "gyre1"]);
+        namespace.ip(&["link", "set", "gyre0", "up"]);
+        namespace.ip(&["link", "set", "gyre1", "up"]);
+        let ipv6 = format!("{NETNS_IPV6}/64");
+        namespace.ip(&["-6", "addr", "add", &ipv6, "dev", "gyre0", "nodad"]);
+        namespace.ip(&["addr", "add", &format!("{NETNS_IPV4}/24"), "dev", "gyre0"]);
+        namespace
+    }
+
+    fn ip(&self, args: &[&str]) {
+        self.run(Command::new("ip").args(["-n", &self.name]).args(args));
+    }
+
+    #[track_caller]
+    fn run(&self, command: &mut Command) {
+        let output = command.output().expect("running ip");
+        assert!(
+            output.status.success(),
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs the `#[ignore]`d test `inner` of this test binary inside the
+    /// namespace and fails unless it ran and passed.
+    #[track_caller]
+    pub fn run_test(&self, inner: &str, limit: Duration) {
+        let exe = std::env::current_exe().unwrap();
+        let mut child = ChildGuard::spawn(
+            Command::new("ip")
+                .args(["netns", "exec", &self.name])
+                .arg(exe)
+                .args([inner, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+                .env(NETNS_VAR, &self.name)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        let (status, stdout, stderr) = child.output_bounded(limit);
+        assert!(
+            status.success() && stdout.contains("1 passed"),
+            "{inner} failed inside namespace {} ({status}):\n{stdout}\n{stderr}",
+            self.name
+        );
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+    }
+}
+
+/// Set for a test run inside a [`Namespace`].
+pub const NETNS_VAR: &str = "GYRE_TEST_NETNS";
+
+/// Fails unless the test runs inside a [`Namespace`] (the outer test runs it there).
+#[track_caller]
+pub fn require_namespace() {
+    assert!(
+        std::env::var_os(NETNS_VAR).is_some(),
+        "this test runs only inside the network namespace its outer test makes; \
+         run the whole test file instead of selecting it with --ignored"
+    );
+}
