@@ -63,6 +63,11 @@ say "cargo doc (broken links and missing docs are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 # --- 3. Tests -----------------------------------------------------------------
+# Interop tests run the example programs as separate processes; neither
+# nextest nor `cargo test --tests` builds examples, so build them first.
+say "building examples"
+cargo build --workspace --examples --locked --quiet
+
 say "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

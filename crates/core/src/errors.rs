@@ -13,6 +13,12 @@ use crate::address::Address;
 use crate::failure::Failure;
 use crate::process::ExitStatus;
 
+/// Defines a standard error without fields: the struct (`Debug`, `Clone`,
+/// `Default`, `PartialEq`, `Eq`, `#[non_exhaustive]`), a `new` constructor,
+/// `Display` with the fixed message, and `Error`. Exported (hidden) so the
+/// other gyre crates define their own unit errors the same way.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! simple_error {
     ($(#[$meta:meta])* $name:ident, $message:literal) => {
         $(#[$meta])*
@@ -27,13 +33,13 @@ macro_rules! simple_error {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str($message)
             }
         }
 
-        impl Error for $name {}
+        impl ::std::error::Error for $name {}
     };
 }
 

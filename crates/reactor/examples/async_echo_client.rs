@@ -29,6 +29,8 @@ use gyre_core::Failure;
 use gyre_reactor::Reactor;
 use gyre_reactor::async_io::{self, AsyncStream};
 
+mod support;
+
 struct Options {
     connect: String,
     messages: Vec<String>,
@@ -105,17 +107,12 @@ fn parse_args() -> Result<Options, String> {
     let mut connect = None;
     let mut messages = Vec::new();
     let mut timeout = Duration::from_secs(10);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "--connect" => connect = Some(value()?),
-            "--message" => messages.push(value()?),
-            "--timeout" => {
-                let seconds: f64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
-                timeout = Duration::try_from_secs_f64(seconds).map_err(|e| format!("--timeout: {e}"))?;
-            }
-            "-h" | "--help" => return Err(String::new()),
+            "--connect" => connect = Some(args.value("--connect")?),
+            "--message" => messages.push(args.value("--message")?),
+            "--timeout" => timeout = args.seconds("--timeout")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -128,15 +125,13 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match support::or_usage(
+        "async_echo_client",
+        "async_echo_client --connect HOST:PORT [--message TEXT]... [--timeout SECS]",
+        parse_args(),
+    ) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("async_echo_client: {message}");
-            }
-            eprintln!("usage: async_echo_client --connect HOST:PORT [--message TEXT]... [--timeout SECS]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let result = reactor.block_on(session(reactor.clone(), options));

@@ -32,6 +32,8 @@ use std::rc::Rc;
 use gyre_core::prelude::*;
 use gyre_reactor::{ListenOptions, Reactor};
 
+mod support;
+
 /// The longest line accepted, terminator included.
 const MAX_LINE: usize = 16 * 1024;
 /// Bytes allowed to wait in a client's write buffer before it is dropped.
@@ -103,14 +105,10 @@ impl Protocol for Chatter {
 
 fn parse_args() -> Result<SocketAddr, String> {
     let mut listen = SocketAddr::from(([127, 0, 0, 1], 8001));
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
+    let mut args = support::Args::new();
+    while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "--listen" => {
-                let value = args.next().ok_or("--listen needs a value")?;
-                listen = value.parse().map_err(|e| format!("--listen: {e}"))?;
-            }
-            "-h" | "--help" => return Err(String::new()),
+            "--listen" => listen = args.parsed("--listen")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -118,15 +116,9 @@ fn parse_args() -> Result<SocketAddr, String> {
 }
 
 fn main() -> ExitCode {
-    let listen = match parse_args() {
+    let listen = match support::or_usage("chat_server", "chat_server [--listen ADDR]", parse_args()) {
         Ok(listen) => listen,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("chat_server: {message}");
-            }
-            eprintln!("usage: chat_server [--listen ADDR]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let room = Rc::new(RefCell::new(Room::default()));
@@ -139,22 +131,13 @@ fn main() -> ExitCode {
             partial: Vec::new(),
         }
     });
-    let port = match reactor.listen_tcp_with(listen, factory, ListenOptions::default().backlog(1024)) {
+    // The port stays open while `_port` lives.
+    let _port = match support::announce_tcp(
+        "chat_server",
+        reactor.listen_tcp_with(listen, factory, ListenOptions::default().backlog(1024)),
+    ) {
         Ok(port) => port,
-        Err(failure) => {
-            eprintln!("chat_server: {failure}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    println!(
-        "listening on {}",
-        port.host().socket_addr().expect("a TCP port has an IP address")
-    );
-    match reactor.run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("chat_server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit_code("chat_server", reactor.run())
 }

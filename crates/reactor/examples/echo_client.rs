@@ -30,6 +30,8 @@ use gyre_core::connector::Connector;
 use gyre_core::prelude::*;
 use gyre_reactor::{ConnectOptions, Reactor};
 
+mod support;
+
 struct Options {
     connect: SocketAddr,
     message: Vec<u8>,
@@ -123,23 +125,17 @@ fn parse_args() -> Result<Options, String> {
         count: 1,
         timeout: Duration::from_secs(10),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "--connect" => options.connect = value()?.parse().map_err(|e| format!("--connect: {e}"))?,
-            "--message" => options.message = value()?.into_bytes(),
+            "--connect" => options.connect = args.parsed("--connect")?,
+            "--message" => options.message = args.value("--message")?.into_bytes(),
             "--size" => {
-                let size: usize = value()?.parse().map_err(|e| format!("--size: {e}"))?;
+                let size: usize = args.parsed("--size")?;
                 options.message = vec![b'x'; size];
             }
-            "--count" => options.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
-            "--timeout" => {
-                let seconds: f64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
-                options.timeout =
-                    Duration::try_from_secs_f64(seconds).map_err(|e| format!("--timeout: {e}"))?;
-            }
-            "-h" | "--help" => return Err(String::new()),
+            "--count" => options.count = args.parsed("--count")?,
+            "--timeout" => options.timeout = args.seconds("--timeout")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -150,17 +146,13 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match support::or_usage(
+        "echo_client",
+        "echo_client [--connect ADDR] [--message TEXT | --size N] [--count N] [--timeout SECONDS]",
+        parse_args(),
+    ) {
         Ok(options) => Rc::new(options),
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("echo_client: {message}");
-            }
-            eprintln!(
-                "usage: echo_client [--connect ADDR] [--message TEXT | --size N] [--count N] [--timeout SECONDS]"
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let outcome = Rc::new(RefCell::new(Outcome::default()));

@@ -25,6 +25,8 @@ use std::process::ExitCode;
 use gyre_core::prelude::*;
 use gyre_reactor::{ListenOptions, Reactor};
 
+mod support;
+
 /// Writes back whatever arrives.
 struct Echo;
 
@@ -44,13 +46,11 @@ fn parse_args() -> Result<Options, String> {
         listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
         backlog: 1024,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "--listen" => options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
-            "--backlog" => options.backlog = value()?.parse().map_err(|e| format!("--backlog: {e}"))?,
-            "-h" | "--help" => return Err(String::new()),
+            "--listen" => options.listen = args.parsed("--listen")?,
+            "--backlog" => options.backlog = args.parsed("--backlog")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -58,34 +58,23 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match support::or_usage(
+        "echo_server",
+        "echo_server [--listen ADDR] [--backlog N]",
+        parse_args(),
+    ) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("echo_server: {message}");
-            }
-            eprintln!("usage: echo_server [--listen ADDR] [--backlog N]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let listen = ListenOptions::default().backlog(options.backlog);
-    let port = match reactor.listen_tcp_with(options.listen, protocol_factory(|_peer| Echo), listen) {
+    // The port stays open while `_port` lives.
+    let _port = match support::announce_tcp(
+        "echo_server",
+        reactor.listen_tcp_with(options.listen, protocol_factory(|_peer| Echo), listen),
+    ) {
         Ok(port) => port,
-        Err(failure) => {
-            eprintln!("echo_server: {failure}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    println!(
-        "listening on {}",
-        port.host().socket_addr().expect("a TCP port has an IP address")
-    );
-    match reactor.run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("echo_server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit_code("echo_server", reactor.run())
 }

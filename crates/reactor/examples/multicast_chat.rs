@@ -47,6 +47,8 @@ use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 use gyre_reactor::datagram::UdpOptions;
 
+mod support;
+
 /// The longest line accepted from standard input (a message must fit one datagram).
 const MAX_LINE: usize = 8 * 1024;
 
@@ -130,19 +132,15 @@ fn parse_args() -> Result<Options, String> {
         ttl: 1,
         loopback: true,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(arg) = args.next_flag()? {
         match arg.as_str() {
-            "--group" => group = Some(value()?.parse().map_err(|e| format!("--group: {e}"))?),
-            "--interface" => {
-                options.interface = Some(value()?.parse().map_err(|e| format!("--interface: {e}"))?)
-            }
-            "--listen" => options.listen = Some(value()?.parse().map_err(|e| format!("--listen: {e}"))?),
-            "--name" => options.name = value()?,
-            "--ttl" => options.ttl = value()?.parse().map_err(|e| format!("--ttl: {e}"))?,
+            "--group" => group = Some(args.parsed("--group")?),
+            "--interface" => options.interface = Some(args.parsed("--interface")?),
+            "--listen" => options.listen = Some(args.parsed("--listen")?),
+            "--name" => options.name = args.value("--name")?,
+            "--ttl" => options.ttl = args.parsed("--ttl")?,
             "--no-loopback" => options.loopback = false,
-            "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -190,18 +188,14 @@ fn chat(reactor: &Reactor, options: Options) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match support::or_usage(
+        "multicast_chat",
+        "multicast_chat --group ADDR:PORT [--interface IP] [--listen ADDR] [--name NAME] \
+                 [--ttl N] [--no-loopback]",
+        parse_args(),
+    ) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("multicast_chat: {message}");
-            }
-            eprintln!(
-                "usage: multicast_chat --group ADDR:PORT [--interface IP] [--listen ADDR] [--name NAME] \
-                 [--ttl N] [--no-loopback]"
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     match chat(&reactor, options) {

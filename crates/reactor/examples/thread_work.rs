@@ -43,6 +43,8 @@ use gyre_core::prelude::*;
 use gyre_reactor::threads::blocking_call_from_thread;
 use gyre_reactor::{ListenOptions, Reactor, ReactorHandle};
 
+mod support;
+
 // Requests with progress reports, by id: lives on the reactor thread.
 thread_local! {
     static WAITING: RefCell<HashMap<u64, Transport>> = RefCell::new(HashMap::new());
@@ -187,14 +189,12 @@ fn parse_args() -> Result<Options, String> {
         threads: 4,
         report: 10,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "--listen" => options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
-            "--threads" => options.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
-            "--report" => options.report = value()?.parse().map_err(|e| format!("--report: {e}"))?,
-            "-h" | "--help" => return Err(String::new()),
+            "--listen" => options.listen = args.parsed("--listen")?,
+            "--threads" => options.threads = args.parsed("--threads")?,
+            "--report" => options.report = args.parsed("--report")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -205,15 +205,13 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match support::or_usage(
+        "thread_work",
+        "thread_work [--listen ADDR] [--threads N] [--report SECS]",
+        parse_args(),
+    ) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("thread_work: {message}");
-            }
-            eprintln!("usage: thread_work [--listen ADDR] [--threads N] [--report SECS]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     reactor.set_thread_pool_size(options.threads);
@@ -224,17 +222,14 @@ fn main() -> ExitCode {
         outstanding: Rc::default(),
         input_ended: Rc::default(),
     });
-    let port = match reactor.listen_tcp_with(options.listen, factory, ListenOptions::default()) {
+    // The port stays open while `_port` lives.
+    let _port = match support::announce_tcp(
+        "thread_work",
+        reactor.listen_tcp_with(options.listen, factory, ListenOptions::default()),
+    ) {
         Ok(port) => port,
-        Err(failure) => {
-            eprintln!("thread_work: {failure}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    println!(
-        "listening on {}",
-        port.host().socket_addr().expect("a TCP port has an IP address")
-    );
     let (stop_monitor, stop) = crossbeam_channel::bounded(1);
     let monitor = (options.report > 0).then(|| {
         let (handle, every) = (reactor.handle(), Duration::from_secs(options.report));
@@ -247,11 +242,5 @@ fn main() -> ExitCode {
     if let Some(monitor) = monitor {
         let _ = monitor.join();
     }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("thread_work: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit_code("thread_work", result)
 }

@@ -32,6 +32,8 @@ use gyre_core::interfaces::ReactorUdp;
 use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 
+mod support;
+
 /// Sends every datagram back where it came from.
 struct Echo;
 
@@ -107,19 +109,14 @@ fn parse_args() -> Result<Mode, String> {
     let mut message = "hello".to_owned();
     let mut count = 1;
     let mut timeout = Duration::from_secs(5);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+    let mut args = support::Args::new();
+    while let Some(arg) = args.next_flag()? {
         match arg.as_str() {
-            "--listen" => listen = Some(value()?.parse().map_err(|e| format!("--listen: {e}"))?),
-            "--connect" => connect = Some(value()?.parse().map_err(|e| format!("--connect: {e}"))?),
-            "--message" => message = value()?,
-            "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
-            "--timeout" => {
-                let seconds: f64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
-                timeout = Duration::try_from_secs_f64(seconds).map_err(|e| format!("--timeout: {e}"))?;
-            }
-            "--help" | "-h" => return Err(String::new()),
+            "--listen" => listen = Some(args.parsed("--listen")?),
+            "--connect" => connect = Some(args.parsed("--connect")?),
+            "--message" => message = args.value("--message")?,
+            "--count" => count = args.parsed("--count")?,
+            "--timeout" => timeout = args.seconds("--timeout")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -189,17 +186,13 @@ fn query(
 }
 
 fn main() -> ExitCode {
-    let mode = match parse_args() {
+    let mode = match support::or_usage(
+        "udp_echo",
+        "udp_echo --listen ADDR | --connect ADDR [--message TEXT] [--count N] [--timeout SECS]",
+        parse_args(),
+    ) {
         Ok(mode) => mode,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("udp_echo: {message}");
-            }
-            eprintln!(
-                "usage: udp_echo --listen ADDR | --connect ADDR [--message TEXT] [--count N] [--timeout SECS]"
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let result = match mode {

@@ -38,6 +38,8 @@ use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 use gyre_reactor::unix::{UnixConnectOptions, UnixListenOptions};
 
+mod support;
+
 /// Echoes bytes, and returns passed descriptors with them.
 struct Echo;
 
@@ -174,15 +176,13 @@ fn parse_args() -> Result<(Mode, UnixListenOptions), String> {
 }
 
 fn main() -> ExitCode {
-    let (mode, options) = match parse_args() {
+    let (mode, options) = match support::or_usage(
+        "unix_echo",
+        "unix_echo (--listen NAME [--mode OCTAL] [--lockfile] | --connect NAME)",
+        parse_args(),
+    ) {
         Ok(parsed) => parsed,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("unix_echo: {message}");
-            }
-            eprintln!("usage: unix_echo (--listen NAME [--mode OCTAL] [--lockfile] | --connect NAME)");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reactor = Reactor::new().expect("creating the reactor");
     let failed = Rc::new(Cell::new(false));

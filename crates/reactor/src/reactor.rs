@@ -206,30 +206,53 @@ impl Reactor {
     }
 
     /// Runs until `deferred` fires, then stops and returns its result
-    /// (Twisted's `task.react`).
+    /// (Twisted's `task.react`). Fails at once, leaving `deferred` alone
+    /// (it is dropped), when the reactor is closed, already running, or in
+    /// the middle of a turn driven by [`run_once`](Self::run_once). Fails
+    /// too when the reactor is stopped some other way before `deferred`
+    /// fires; the Deferred firing later then has no effect on the reactor.
     pub fn run_until<T: 'static>(&self, deferred: Deferred<T>) -> Result<T, Failure> {
+        let inner = &self.inner;
+        if inner.closed.get() {
+            return Err(Failure::new(io::Error::other("the reactor is closed")));
+        }
+        if inner.state.get() != RunState::Stopped || inner.in_turn.get() {
+            return Err(Failure::new(io::Error::other("the reactor is already running")));
+        }
         let slot: Rc<RefCell<Option<Result<T, Failure>>>> = Rc::default();
         let out = slot.clone();
         let this = self.downgrade();
+        // True while this call's `run` may still be stopped by `deferred`.
+        let active = Rc::new(Cell::new(true));
+        let still_active = active.clone();
         drop(deferred.then(move |result| {
+            if !still_active.get() {
+                return;
+            }
             *out.borrow_mut() = Some(result);
             if let Some(reactor) = this.upgrade() {
-                reactor.stop_when_running();
+                reactor.stop_when_running(still_active);
             }
         }));
-        self.run()?;
+        let ran = self.run();
+        active.set(false);
+        ran?;
         let result = slot.borrow_mut().take();
         result.unwrap_or_else(|| Err(Failure::msg("the reactor stopped before the Deferred fired")))
     }
 
-    fn stop_when_running(&self) {
+    /// Stops the run of the `run_until` call whose flag is `active`, now or
+    /// as soon as it starts, unless that call has returned by then.
+    fn stop_when_running(&self, active: Rc<Cell<bool>>) {
         match self.inner.state.get() {
             RunState::Running => drop(self.stop()),
             RunState::Stopping => {}
             RunState::Stopped => {
                 let this = self.downgrade();
                 self.call_when_running(move || {
-                    if let Some(reactor) = this.upgrade() {
+                    if active.get()
+                        && let Some(reactor) = this.upgrade()
+                    {
                         let _ = reactor.stop();
                     }
                 });

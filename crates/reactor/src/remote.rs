@@ -6,8 +6,7 @@
 //! turn. The same channel carries the executor's task wake-ups, so a future
 //! woken from a worker thread is polled on the reactor thread.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::ThreadId;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -42,8 +41,12 @@ pub struct ReactorHandle {
     pub(crate) owner: ThreadId,
     /// Set by `Reactor::close`: calls are refused from then on, so nothing
     /// new (a closure or a task holding a clone of the reactor) lands in a
-    /// channel nobody will drain.
-    pub(crate) closed: Arc<AtomicBool>,
+    /// channel nobody will drain. A sender holds the read lock from its
+    /// check until its call is in the channel and `close` takes the write
+    /// lock to set it, so a call is either refused or queued before `close`
+    /// drains (and drops) what is queued, never queued after: a worker
+    /// waiting in `blocking_call_from_thread` always gets its answer.
+    pub(crate) closed: Arc<RwLock<bool>>,
 }
 
 impl ReactorHandle {
@@ -63,20 +66,31 @@ impl ReactorHandle {
         self.send(RemoteCall::Task(runnable));
     }
 
+    /// Refuses every later call (`Reactor::close`). Once this returns, every
+    /// call that was not refused is in the channel.
+    pub(crate) fn refuse_calls(&self) {
+        *self.closed.write().unwrap_or_else(PoisonError::into_inner) = true;
+    }
+
     fn send(&self, call: RemoteCall) {
-        let refused = if self.closed.load(Ordering::Acquire) {
-            Some(call)
-        } else {
-            match self.sender.send(call) {
-                Ok(()) => return self.wake(),
-                Err(error) => Some(error.into_inner()),
+        let refused = {
+            let closed = self.closed.read().unwrap_or_else(PoisonError::into_inner);
+            if *closed {
+                Some(call)
+            } else {
+                self.sender.send(call).err().map(|error| error.into_inner())
             }
+        };
+        // The lock is released before a refused call is dropped: its drop
+        // may run code that calls in again.
+        let Some(refused) = refused else {
+            return self.wake();
         };
         // A task of the executor is `!Send` inside: dropping it on another
         // thread panics (async-task checks), so a refused task woken from
         // a foreign thread is leaked instead. That only happens when a
         // waker outlives its reactor.
-        if let Some(RemoteCall::Task(runnable)) = refused
+        if let RemoteCall::Task(runnable) = refused
             && !self.is_reactor_thread()
         {
             std::mem::forget(runnable);

@@ -45,7 +45,7 @@ const STOP_SIGNALS: [i32; 2] = [SIGINT, SIGTERM];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SignalHandlerId(u64);
 
-type Callback = Rc<RefCell<dyn FnMut(i32)>>;
+pub(crate) type Callback = Rc<RefCell<dyn FnMut(i32)>>;
 
 /// A reactor's signal settings and, while it runs, its watch.
 #[derive(Default)]
@@ -72,8 +72,9 @@ impl Reactor {
     /// while this reactor runs, on the loop. Handlers stay until removed and
     /// apply to every later `run`; handlers for SIGINT or SIGTERM run before
     /// the default stop. Fails for signals that cannot be caught (SIGKILL,
-    /// SIGSTOP, and the fault signals signal-hook refuses) and for
-    /// real-time signals.
+    /// SIGSTOP, and the fault signals signal-hook refuses), for
+    /// real-time signals, and on a closed reactor ([`close`](Self::close)
+    /// drops every handler).
     pub fn on_signal(
         &self,
         signal: i32,
@@ -84,6 +85,10 @@ impl Reactor {
         {
             return Err(Failure::new(UnsupportedSignal::new(signal)));
         }
+        if self.is_closed() {
+            return Err(Failure::new(std::io::Error::other("the reactor is closed"))
+                .context("adding a signal handler"));
+        }
         let settings = &self.inner.signals;
         let id = SignalHandlerId(settings.next_id.get());
         settings.next_id.set(id.0 + 1);
@@ -92,10 +97,25 @@ impl Reactor {
             .borrow_mut()
             .push((id, signal, Rc::new(RefCell::new(callback))));
         let active = settings.active.borrow().clone();
-        if let Some(watch) = active {
-            watch.add(signal)?;
+        if let Some(watch) = active
+            && let Err(failure) = watch.add(signal)
+        {
+            // Taken out before it is dropped: its drop may run user code.
+            let removed = {
+                let mut handlers = settings.handlers.borrow_mut();
+                let at = handlers.iter().position(|(handler, _, _)| *handler == id);
+                at.map(|at| handlers.remove(at))
+            };
+            drop(removed);
+            return Err(failure);
         }
         Ok(id)
+    }
+
+    /// Takes every handler out (at [`close`](Self::close)), for the caller to
+    /// drop outside the borrow.
+    pub(crate) fn take_signal_handlers(&self) -> Vec<(SignalHandlerId, i32, Callback)> {
+        std::mem::take(&mut *self.inner.signals.handlers.borrow_mut())
     }
 
     /// Removes a handler. Returns whether it was there. (While the reactor

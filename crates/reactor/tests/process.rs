@@ -14,27 +14,17 @@ use gyre_core::capability::ProcessId;
 use gyre_core::errors::{ProcessDone, ProcessTerminated};
 use gyre_core::process::ExitStatus;
 use gyre_reactor::Reactor;
-use gyre_reactor::process::{ProcessExitedAlready, ProcessOptions};
-use process_support::{Event, Log, Reap, Recorder, run_bounded};
+use gyre_reactor::process::ProcessExitedAlready;
+use process_support::{Event, Log, Reap, Recorder, run_bounded, sh, spawn_recorded};
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-fn sh(script: &str) -> ProcessOptions {
-    ProcessOptions::new("sh").args(["-c", script])
-}
 
 #[test]
 fn stdout_and_stderr_arrive_per_descriptor() {
     let reactor = Reactor::new().unwrap();
     let log = Log::default();
     let mut reap = Reap::default();
-    let process = reactor
-        .spawn_process_with(
-            Recorder::new(&log).stop_on_end(&reactor),
-            sh("printf out; printf err >&2"),
-        )
-        .unwrap();
-    reap.add(&process);
+    let process = spawn_recorded(&reactor, &log, &mut reap, sh("printf out; printf err >&2"));
     run_bounded(&reactor, LIMIT);
     assert_eq!(log.text(1), "out");
     assert_eq!(log.text(2), "err");
@@ -241,10 +231,7 @@ fn environment_is_inherited_and_edited_by_default() {
     let log = Log::default();
     let mut reap = Reap::default();
     let options = sh("echo \"${PATH:+has path} $GYRE_ADDED\"").env("GYRE_ADDED", "added");
-    let process = reactor
-        .spawn_process_with(Recorder::new(&log).stop_on_end(&reactor), options)
-        .unwrap();
-    reap.add(&process);
+    spawn_recorded(&reactor, &log, &mut reap, options);
     run_bounded(&reactor, LIMIT);
     assert_eq!(log.text(1), "has path added\n");
 }

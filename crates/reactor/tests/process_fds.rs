@@ -10,13 +10,9 @@ use std::time::Duration;
 use gyre_core::process::{ChildFd, ExitStatus};
 use gyre_reactor::Reactor;
 use gyre_reactor::process::{ChildFdMode, ProcessOptions};
-use process_support::{Event, Log, Reap, Recorder, run_bounded};
+use process_support::{Event, Log, Reap, Recorder, run_bounded, sh};
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-fn sh(script: &str) -> ProcessOptions {
-    ProcessOptions::new("sh").args(["-c", script])
-}
 
 fn run(options: ProcessOptions, script: impl FnOnce(Recorder) -> Recorder) -> Log {
     let reactor = Reactor::new().unwrap();

@@ -13,14 +13,9 @@ use std::time::Duration;
 use gyre_core::clock::ClockExt;
 use gyre_core::process::ExitStatus;
 use gyre_reactor::Reactor;
-use gyre_reactor::process::ProcessOptions;
-use process_support::{Event, Log, Reap, Recorder, run_bounded};
+use process_support::{Event, Log, Reap, Recorder, run_bounded, sh, spawn_recorded};
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-fn sh(script: &str) -> ProcessOptions {
-    ProcessOptions::new("sh").args(["-c", script])
-}
 
 #[test]
 fn a_child_that_closes_stdout_early_ends_only_when_it_exits() {
@@ -29,10 +24,7 @@ fn a_child_that_closes_stdout_early_ends_only_when_it_exits() {
     let mut reap = Reap::default();
     // Closes stdout and stderr, then lives on for a while.
     let script = "echo bye; exec >&- 2>&-; sleep 0.3; exit 4";
-    let process = reactor
-        .spawn_process_with(Recorder::new(&log).stop_on_end(&reactor), sh(script))
-        .unwrap();
-    reap.add(&process);
+    spawn_recorded(&reactor, &log, &mut reap, sh(script));
     run_bounded(&reactor, LIMIT);
     let events = log.events();
     assert_eq!(log.text(1), "bye\n");
@@ -153,13 +145,7 @@ fn writes_after_the_child_closed_stdin_are_dropped() {
     let reactor = Reactor::new().unwrap();
     let log = Log::default();
     let mut reap = Reap::default();
-    let process = reactor
-        .spawn_process_with(
-            Recorder::new(&log).stop_on_end(&reactor),
-            sh("exec 0<&-; sleep 0.2"),
-        )
-        .unwrap();
-    reap.add(&process);
+    let process = spawn_recorded(&reactor, &log, &mut reap, sh("exec 0<&-; sleep 0.2"));
     let writer = process.clone();
     let (log2, keep) = (log.clone(), Rc::new(RefCell::new(None)));
     let keep2 = keep.clone();

@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 use gyre_core::producer::{Producer, PushProducer};
 use gyre_core::{Failure, Protocol, Transport};
 
-use super::stream::{AsyncStream, Shared, State, wake};
+use super::stream::{AsyncStream, Shared, State, Wakers, wake};
 
 /// The protocol behind an [`AsyncStream`]: run it over any transport (TCP,
 /// Unix, a process's pipes) and it hands over the stream once connected.
@@ -99,7 +99,11 @@ impl Gate {
         let writer = {
             let mut state = shared.borrow_mut();
             state.write_paused = paused;
-            if paused { None } else { state.writer.take() }
+            if paused {
+                Wakers::default()
+            } else {
+                state.writer.take()
+            }
         };
         wake(writer);
     }

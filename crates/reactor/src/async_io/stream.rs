@@ -36,9 +36,9 @@ pub(super) struct State {
     /// Why the connection ended, once it has.
     pub(super) lost: Option<Failure>,
     pub(super) write_paused: bool,
-    pub(super) reader: Option<Waker>,
-    pub(super) writer: Option<Waker>,
-    pub(super) closer: Option<Waker>,
+    pub(super) reader: Wakers,
+    pub(super) writer: Wakers,
+    pub(super) closer: Wakers,
 }
 
 impl State {
@@ -54,9 +54,9 @@ impl State {
             read_eof: false,
             lost: None,
             write_paused: false,
-            reader: None,
-            writer: None,
-            closer: None,
+            reader: Wakers::default(),
+            writer: Wakers::default(),
+            closer: Wakers::default(),
         }
     }
 
@@ -116,9 +116,42 @@ fn finish<T>(mut state: RefMut<'_, State>, poll: Poll<T>) -> Poll<T> {
     poll
 }
 
-pub(super) fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        waker.wake();
+/// The tasks waiting for one thing (data, room to write, the close). The
+/// stream is shared with `Rc` between tasks, so several may wait at once
+/// (two readers, say): each registers its own waker and every one of them is
+/// woken, instead of the last one replacing the others (which would leave
+/// them waiting forever). A task polled again with an equivalent waker is
+/// not registered twice.
+#[derive(Default)]
+pub(super) struct Wakers(Vec<Waker>);
+
+impl Wakers {
+    fn register(&mut self, waker: &Waker) {
+        if !self.0.iter().any(|known| known.will_wake(waker)) {
+            self.0.push(waker.clone());
+        }
+    }
+
+    /// Takes every waker out, to be woken outside the borrow of the state.
+    pub(super) fn take(&mut self) -> Wakers {
+        Wakers(std::mem::take(&mut self.0))
+    }
+}
+
+pub(super) fn wake(wakers: Wakers) {
+    wakers.0.into_iter().for_each(Waker::wake);
+}
+
+/// Clears the wanted length of a `read_exact` when it completes or its
+/// future is dropped unfinished (cancelled by a timeout, say), so the pause
+/// threshold goes back to the buffer limit either way.
+struct ResetWanted<'a>(&'a Shared);
+
+impl Drop for ResetWanted<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.try_borrow_mut() {
+            state.wanted = 0;
+        }
     }
 }
 
@@ -128,7 +161,9 @@ pub(super) fn wake(waker: Option<Waker>) {
 /// [`listen_tcp`](super::listen_tcp), or over any transport with
 /// [`StreamProtocol::new`](super::StreamProtocol::new). Dropping it closes the connection (after
 /// sending what was written). Methods take `&self`: share it in an `Rc` to
-/// read and write from two tasks.
+/// read and write from two tasks. Several tasks may even wait to read (or
+/// to write) at once; each is woken when something changes, and the bytes
+/// go to whichever polls first.
 pub struct AsyncStream {
     shared: Shared,
     peer: Address,
@@ -179,7 +214,7 @@ impl AsyncStream {
         } else if state.read_eof {
             Poll::Ready(state.end().map(|()| Vec::new()))
         } else {
-            state.reader = Some(cx.waker().clone());
+            state.reader.register(cx.waker());
             Poll::Pending
         };
         finish(state, poll)
@@ -188,10 +223,17 @@ impl AsyncStream {
     /// Waits for exactly `n` bytes. Fails with `ConnectionDone` when the
     /// stream ends first (the bytes read so far are lost), or with the
     /// reason of an unclean end.
+    ///
+    /// While it waits, reading goes on until `n` bytes are buffered, even
+    /// above the [buffer limit](Self::set_buffer_limit): `n` itself is the
+    /// cap on the memory it takes. Check a length the peer chose (a length
+    /// prefix) against a bound of your own before passing it here, or a peer
+    /// can make this stream buffer that many bytes. Dropping the future
+    /// before it completes (a timeout) puts the pause threshold back to the
+    /// buffer limit.
     pub async fn read_exact(&self, n: usize) -> Result<Vec<u8>, Failure> {
-        let result = poll_fn(|cx| self.poll_read_exact(n, cx)).await;
-        self.shared.borrow_mut().wanted = 0;
-        result
+        let _reset = ResetWanted(&self.shared);
+        poll_fn(|cx| self.poll_read_exact(n, cx)).await
     }
 
     fn poll_read_exact(&self, n: usize, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, Failure>> {
@@ -205,7 +247,7 @@ impl AsyncStream {
                     .context(format!("the stream ended before {n} bytes arrived"))
             })))
         } else {
-            state.reader = Some(cx.waker().clone());
+            state.reader.register(cx.waker());
             Poll::Pending
         };
         finish(state, poll)
@@ -250,7 +292,7 @@ impl AsyncStream {
             }
             None => {
                 state.scanned = state.available();
-                state.reader = Some(cx.waker().clone());
+                state.reader.register(cx.waker());
                 Poll::Pending
             }
         };
@@ -269,7 +311,7 @@ impl AsyncStream {
                 return Poll::Ready(Err(reason.clone()));
             }
             if state.write_paused {
-                state.writer = Some(cx.waker().clone());
+                state.writer.register(cx.waker());
                 return Poll::Pending;
             }
             Poll::Ready(Ok(()))
@@ -305,7 +347,7 @@ impl AsyncStream {
             match &state.lost {
                 Some(_) => Poll::Ready(state.end()),
                 None => {
-                    state.closer = Some(cx.waker().clone());
+                    state.closer.register(cx.waker());
                     Poll::Pending
                 }
             }

@@ -69,6 +69,18 @@ use gyre_core::Address;
 pub use udp::UdpOptions;
 pub use unix_datagram::UnixDatagramOptions;
 
+/// Sets `SO_RCVBUF` and `SO_SNDBUF` where the options ask for them: the
+/// one buffer set-up of UDP and Unix datagram sockets.
+fn set_buffer_sizes(socket: &socket2::Socket, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
+    if let Some(bytes) = recv {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    if let Some(bytes) = send {
+        socket.set_send_buffer_size(bytes)?;
+    }
+    Ok(())
+}
+
 /// A datagram was larger than the socket can send in one piece (`EMSGSIZE`):
 /// over 65,507 bytes for UDP over IPv4, over the send buffer for Unix
 /// datagram sockets. Nothing was sent. UDP never fragments a datagram across

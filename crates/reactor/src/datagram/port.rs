@@ -27,9 +27,13 @@ use crate::sources::{Readiness, Source};
 const MAX_DATAGRAMS_PER_EVENT: usize = 64;
 
 /// What a datagram socket type must offer.
-pub(super) trait DatagramSocket: mio::event::Source + 'static {
+pub(super) trait DatagramSocket: 'static {
     /// Short name for messages and `DatagramBackend::kind`.
     const KIND: &'static str;
+    /// The mio socket the reactor registers.
+    type Io: mio::event::Source;
+    /// The mio socket, to register and deregister it.
+    fn io_mut(&mut self) -> &mut Self::Io;
     /// Receives one datagram into `buf`: its full length (larger than `buf`
     /// when it was truncated) and its sender.
     fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Address)>;
@@ -89,7 +93,7 @@ impl<S: DatagramSocket> DatagramPort<S> {
             read_scheduled: Cell::new(false),
             refused_scheduled: Cell::new(false),
         });
-        let token = reactor.register(&mut socket, port.clone(), Interest::READABLE)?;
+        let token = reactor.register(socket.io_mut(), port.clone(), Interest::READABLE)?;
         port.token.set(Some(token));
         *port.socket.borrow_mut() = Some(socket);
         port.with_protocol(|protocol, transport| protocol.start_protocol(transport));
@@ -235,7 +239,7 @@ impl<S: DatagramSocket> DatagramPort<S> {
         if let Some(mut socket) = self.socket.borrow_mut().take()
             && let (Some(reactor), Some(token)) = (&reactor, self.token.take())
         {
-            reactor.deregister(&mut socket, token);
+            reactor.deregister(socket.io_mut(), token);
         }
         match reactor {
             Some(reactor) => {

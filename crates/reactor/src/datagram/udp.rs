@@ -14,6 +14,7 @@ use gyre_core::interfaces::ReactorUdp;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::port::{DatagramPort, DatagramSocket};
+use super::set_buffer_sizes;
 use crate::Reactor;
 
 /// Options for [`Reactor::listen_udp_with`]. The defaults are those of
@@ -107,32 +108,13 @@ impl UdpSocket {
     }
 }
 
-impl mio::event::Source for UdpSocket {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.io.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.io.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.io.deregister(registry)
-    }
-}
-
 impl DatagramSocket for UdpSocket {
     const KIND: &'static str = "udp";
+    type Io = mio::net::UdpSocket;
+
+    fn io_mut(&mut self) -> &mut Self::Io {
+        &mut self.io
+    }
 
     fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Address)> {
         // 64 KiB always holds a whole UDP datagram (at most 65,535 bytes
@@ -174,12 +156,7 @@ fn bind(addr: SocketAddr, options: &UdpOptions) -> io::Result<Socket> {
     if addr.is_ipv6() && options.ipv6_only {
         socket.set_only_v6(true)?;
     }
-    if let Some(bytes) = options.recv_buffer_size {
-        socket.set_recv_buffer_size(bytes)?;
-    }
-    if let Some(bytes) = options.send_buffer_size {
-        socket.set_send_buffer_size(bytes)?;
-    }
+    set_buffer_sizes(&socket, options.recv_buffer_size, options.send_buffer_size)?;
     socket.bind(&addr.into())?;
     Ok(socket)
 }

@@ -24,6 +24,7 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFla
 use socket2::SockRef;
 
 use super::port::{DatagramPort, DatagramSocket, connect_failure};
+use super::set_buffer_sizes;
 use crate::Reactor;
 
 /// Options for [`Reactor::listen_unix_datagram_with`].
@@ -81,32 +82,13 @@ impl Drop for UnixDatagramSocket {
     }
 }
 
-impl mio::event::Source for UnixDatagramSocket {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.io.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.io.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.io.deregister(registry)
-    }
-}
-
 impl DatagramSocket for UnixDatagramSocket {
     const KIND: &'static str = "unix-datagram";
+    type Io = mio::net::UnixDatagram;
+
+    fn io_mut(&mut self) -> &mut Self::Io {
+        &mut self.io
+    }
 
     /// With `MSG_TRUNC` the kernel tells the full length of a datagram
     /// larger than the buffer, so the port can drop it instead of handing
@@ -179,12 +161,7 @@ fn new_socket(options: &UnixDatagramOptions) -> io::Result<OwnedFd> {
         None,
     )?;
     let socket = SockRef::from(&fd);
-    if let Some(bytes) = options.recv_buffer_size {
-        socket.set_recv_buffer_size(bytes)?;
-    }
-    if let Some(bytes) = options.send_buffer_size {
-        socket.set_send_buffer_size(bytes)?;
-    }
+    set_buffer_sizes(&socket, options.recv_buffer_size, options.send_buffer_size)?;
     Ok(fd)
 }
 

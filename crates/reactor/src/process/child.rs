@@ -162,6 +162,34 @@ impl Process {
         }
     }
 
+    /// The reactor is closing: gives up the protocol, the pipes (each
+    /// deregistered) and the `std` child handle, for the caller to drop and
+    /// reap. The transport reports no pid afterwards, since the child may be
+    /// reaped (and its pid reused) at any time.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn release(
+        &self,
+    ) -> (
+        Option<Box<dyn ProcessProtocol>>,
+        BTreeMap<u32, Pipe>,
+        Option<std::process::Child>,
+    ) {
+        let protocol = self.protocol.borrow_mut().take();
+        let mut pipes = std::mem::take(&mut *self.pipes.borrow_mut());
+        if let Some(reactor) = self.reactor.upgrade() {
+            for pipe in pipes.values_mut() {
+                if let Some(token) = pipe.token.take() {
+                    reactor.deregister(&mut SourceFd(&pipe.fd.as_raw_fd()), token);
+                }
+            }
+        }
+        self.flow.stop();
+        self.pid.set(None);
+        self.ended.set(true);
+        let child = self.child.borrow_mut().take();
+        (protocol, pipes, child)
+    }
+
     pub(super) fn deliver_lost(&self, key: u32) {
         self.lost_pending.set(self.lost_pending.get() - 1);
         // A terminal serves stdin, stdout and stderr at once.

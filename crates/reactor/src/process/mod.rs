@@ -45,6 +45,12 @@
 //! nor forgotten: they are reaped, and `process_exited`/`process_ended`
 //! delivered, once the reactor runs again. Stop them from a shutdown trigger
 //! if they must not outlive the loop.
+//!
+//! [`Reactor::close`] forgets the children not reaped yet, without killing
+//! them: each protocol and its pipes are dropped (no further callback, and a
+//! protocol holding a `Reactor` clone no longer keeps the reactor alive),
+//! and a detached thread waits for the children so that none is left a
+//! zombie. Spawning on a closed reactor fails.
 
 mod adapter;
 mod backend;
@@ -77,7 +83,7 @@ impl Reactor {
     /// process's working directory.
     ///
     /// Fails, with no callback, when the program cannot be started (not
-    /// found, not executable, `cwd` missing). Otherwise `connection_made`
+    /// found, not executable, `cwd` missing) or the reactor is closed. Otherwise `connection_made`
     /// follows at the end of this turn.
     pub fn spawn_process<I, S>(
         &self,

@@ -125,6 +125,45 @@ impl Children {
         }
     }
 
+    /// At [`Reactor::close`]: forgets every live child. Each process's
+    /// protocol and pipes are dropped (breaking the cycle of a protocol that
+    /// holds the reactor), and the children are handed to a detached thread
+    /// that waits for each with a blocking `waitpid(pid)`, so none is left a
+    /// zombie although the reactor will never reap it. The children are not
+    /// killed.
+    pub(crate) fn release_on_close(&self, reactor: &Reactor) -> bool {
+        let live = std::mem::take(&mut *self.live.borrow_mut());
+        self.stop_watching(reactor);
+        if live.is_empty() {
+            return false;
+        }
+        let mut orphans = Vec::with_capacity(live.len());
+        for process in &live {
+            let (protocol, pipes, child) = process.release();
+            // Dropped outside every borrow: a protocol's drop may run user code.
+            drop(protocol);
+            drop(pipes);
+            orphans.extend(child);
+        }
+        drop(live);
+        if !orphans.is_empty() {
+            let waiting = orphans.iter().map(std::process::Child::id).collect::<Vec<_>>();
+            let spawned = std::thread::Builder::new()
+                .name("gyre-orphan-reaper".into())
+                .spawn(move || {
+                    for mut child in orphans {
+                        if let Err(error) = child.wait() {
+                            tracing::debug!(target: "gyre::process", %error, pid = child.id(), "cannot reap a child of a closed reactor");
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::warn!(target: "gyre::process", %error, ?waiting, "cannot start a thread to reap the children of a closed reactor");
+            }
+        }
+        true
+    }
+
     fn stop_watching(&self, reactor: &Reactor) {
         if let Some(call) = self.fallback.borrow_mut().take() {
             call.cancel();

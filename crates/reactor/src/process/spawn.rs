@@ -49,6 +49,10 @@ pub(crate) fn spawn(
 ) -> Result<Rc<Process>, Failure> {
     let name = options.program.to_string_lossy().into_owned();
     let failed = |error: io::Error| Failure::new(error).context(format!("spawning {name}"));
+    // A closed reactor would never reap the child or deliver its events.
+    if reactor.is_closed() {
+        return Err(failed(io::Error::other("the reactor is closed")));
+    }
     let mut command = Command::new(&options.program);
     command.args(&options.args);
     if options.env_clear {
@@ -70,6 +74,9 @@ pub(crate) fn spawn(
         setup,
         terminal_eof,
     } = wiring;
+    // Keep std's exec-error pipe off the numbers the child's descriptors go
+    // to (see `ChildSetup::reserve_targets`); released once the child runs.
+    let placeholders = setup.reserve_targets().map_err(failed)?;
     setup.install(&mut command);
 
     let children = &reactor.inner.children;
@@ -79,6 +86,7 @@ pub(crate) fn spawn(
     // file arrives when the child closes its ends.
     drop(command);
     drop(theirs);
+    drop(placeholders);
     let child = match spawned {
         Ok(child) => child,
         Err(error) => {

@@ -11,8 +11,6 @@
 //! end that breaks the cycles; a reactor whose callbacks never capture it
 //! is freed by dropping it as usual.
 
-use std::sync::atomic::Ordering;
-
 use super::{Reactor, RunState};
 
 /// Rounds of shutting down sources that open new ones (a `connection_lost`
@@ -29,7 +27,11 @@ impl Reactor {
     /// event triggers, queued work, undelivered calls from other threads,
     /// tasks and thread-pool jobs are dropped without running. Deferreds
     /// waiting on them never fire. Jobs already running on the thread pool
-    /// are waited for, and its threads joined.
+    /// are waited for, and its threads joined. Handlers added with
+    /// [`on_signal`](Self::on_signal) are dropped. Child processes that have
+    /// not been reaped are not killed, but forgotten: their protocols and
+    /// pipes are dropped (no further callback), and a detached thread waits
+    /// for each so that none is left a zombie.
     ///
     /// Call it when a reactor whose callbacks hold clones of it is no longer
     /// needed (in particular a reactor made per test or per request), since
@@ -73,7 +75,10 @@ impl Reactor {
             self.drain_pending();
         }
         inner.closed.set(true);
-        inner.handle.closed.store(true, Ordering::Release);
+        // From here no call from another thread can join the channel, and
+        // every one that did is dropped below (answering the workers waiting
+        // in `blocking_call_from_thread` before `join_all` waits for them).
+        inner.handle.refuse_calls();
         for _ in 0..DROP_ROUNDS {
             if !self.drop_held_work() {
                 break;
@@ -113,6 +118,10 @@ impl Reactor {
             drop(call);
             dropped = true;
         }
+        let handlers = self.take_signal_handlers();
+        dropped |= !handlers.is_empty();
+        drop(handlers);
+        dropped |= inner.children.release_on_close(self);
         let sources = inner.sources.clear();
         dropped |= !sources.is_empty();
         drop(sources);

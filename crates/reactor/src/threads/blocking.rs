@@ -193,37 +193,13 @@ impl fmt::Display for JobPanicked {
 
 impl Error for JobPanicked {}
 
-macro_rules! unit_error {
-    ($(#[$meta:meta])* $name:ident, $message:literal) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq)]
-        #[non_exhaustive]
-        pub struct $name;
-
-        impl $name {
-            /// Makes the error.
-            pub fn new() -> Self {
-                $name
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($message)
-            }
-        }
-
-        impl Error for $name {}
-    };
-}
-
-unit_error!(
+gyre_core::simple_error!(
     /// [`blocking_call_from_thread`] was called on the reactor's own thread,
     /// where waiting for the reactor would never end.
     CalledOnReactorThread,
     "blocking_call_from_thread called on the reactor thread"
 );
-unit_error!(
+gyre_core::simple_error!(
     /// [`blocking_call_from_thread`] got no answer: the reactor was dropped
     /// or closed before running the call, or the Deferred the call returned
     /// was dropped without firing.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use gyre_core::clock::ClockExt;
 use gyre_core::process::{ChildFd, ExitStatus, ProcessProtocol, ProcessTransport};
 use gyre_reactor::Reactor;
+use gyre_reactor::process::ProcessOptions;
 
 /// One event a process protocol heard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +153,26 @@ impl ProcessProtocol for Recorder {
             f(process, status);
         }
     }
+}
+
+/// `sh -c script`.
+pub fn sh(script: &str) -> ProcessOptions {
+    ProcessOptions::new("sh").args(["-c", script])
+}
+
+/// Spawns `options` with a [`Recorder`] on `log` that stops `reactor` when
+/// the child has ended, and lists the child in `reap`.
+pub fn spawn_recorded(
+    reactor: &Reactor,
+    log: &Log,
+    reap: &mut Reap,
+    options: ProcessOptions,
+) -> ProcessTransport {
+    let process = reactor
+        .spawn_process_with(Recorder::new(log).stop_on_end(reactor), options)
+        .unwrap();
+    reap.add(&process);
+    process
 }
 
 /// Runs `reactor` until something stops it, failing the test after `limit`.

@@ -247,12 +247,15 @@ pub fn stop_soon(reactor: &Reactor) {
     reactor.call_when_running(move || stop(&stopper));
 }
 
-/// A network namespace made for one test, deleted when dropped. Inside it
-/// `lo` is up with the MULTICAST flag and a route for 224.0.0.0/4 (the host's
-/// `lo` has neither), and a veth pair `gyre0`/`gyre1` with `NETNS_IPV4`
-/// and `NETNS_IPV6` on `gyre0` carries IPv6 multicast (`lo` does not deliver
-/// it) and shows the multicast loopback option at work (on `lo` every
-/// datagram comes back whatever the option says).
+/// A network namespace made for one test: an anonymous one (`unshare
+/// --net`), so it needs no `/run/netns` mounts and disappears with the test
+/// process even if the test is killed. Inside it `lo` is up with the
+/// MULTICAST flag and a route for 224.0.0.0/4 (the host's `lo` has neither),
+/// and a veth pair `gyre0`/`gyre1` with `NETNS_IPV4` and `NETNS_IPV6` on
+/// `gyre0` carries IPv6 multicast (`lo` does not deliver it) and shows the
+/// multicast loopback option at work (on `lo` every datagram comes back
+/// whatever the option says). These addresses exist only inside the
+/// namespace the test made.
 pub struct Namespace {
     pub name: String,
 }
@@ -263,65 +266,36 @@ pub const NETNS_IPV6: &str = "fd00:6779::1";
 pub const NETNS_IPV4: &str = "10.67.121.1";
 
 impl Namespace {
+    /// Names the namespace for messages; it is made by [`run_test`](Self::run_test).
     #[track_caller]
     pub fn create(tag: &str) -> Namespace {
         require_program("ip", "iproute2");
-        let name = format!("gyre-{tag}-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &name])
-            .stderr(Stdio::null())
-            .status();
-        let added = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("running ip");
-        assert!(
-            added.status.success(),
-            "`ip netns add {name}` failed ({}): multicast tests need root (CAP_SYS_ADMIN) to make a network \
-             namespace: {}",
-            added.status,
-            String::from_utf8_lossy(&added.stderr)
-        );
-        let namespace = Namespace { name };
-        let ns = namespace.name.as_str();
-        namespace.ip(&["link", "set", "lo", "up"]);
-        namespace.ip(&["link", "set", "lo", "multicast", "on"]);
-        namespace.ip(&["route", "add", "224.0.0.0/4", "dev", "lo"]);
-        // No duplicate address detection, so IPv6 addresses are usable at once.
-        let dad = "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
-                   echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad";
-        namespace.run(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", dad]));
-        namespace.ip(&["link", "add", "gyre0", "type", "veth", "peer", "name", "gyre1"]);
-        namespace.ip(&["link", "set", "gyre0", "up"]);
-        namespace.ip(&["link", "set", "gyre1", "up"]);
-        let ipv6 = format!("{NETNS_IPV6}/64");
-        namespace.ip(&["-6", "addr", "add", &ipv6, "dev", "gyre0", "nodad"]);
-        namespace.ip(&["addr", "add", &format!("{NETNS_IPV4}/24"), "dev", "gyre0"]);
-        namespace
+        require_program("unshare", "util-linux");
+        Namespace {
+            name: format!("gyre-{tag}-{}", std::process::id()),
+        }
     }
 
-    fn ip(&self, args: &[&str]) {
-        self.run(Command::new("ip").args(["-n", &self.name]).args(args));
+    /// The shell commands that set the namespace up, then run the test.
+    fn setup_script() -> String {
+        format!(
+            "set -e; ip link set lo up; ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo; \
+             echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
+             echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; \
+             ip link add gyre0 type veth peer name gyre1; ip link set gyre0 up; ip link set gyre1 up; \
+             ip -6 addr add {NETNS_IPV6}/64 dev gyre0 nodad; ip addr add {NETNS_IPV4}/24 dev gyre0; \
+             exec \"$0\" \"$@\""
+        )
     }
 
-    #[track_caller]
-    fn run(&self, command: &mut Command) {
-        let output = command.output().expect("running ip");
-        assert!(
-            output.status.success(),
-            "{command:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// Runs the `#[ignore]`d test `inner` of this test binary inside the
+    /// Runs the `#[ignore]`d test `inner` of this test binary inside a new
     /// namespace and fails unless it ran and passed.
     #[track_caller]
     pub fn run_test(&self, inner: &str, limit: Duration) {
         let exe = std::env::current_exe().unwrap();
         let mut child = ChildGuard::spawn(
-            Command::new("ip")
-                .args(["netns", "exec", &self.name])
+            Command::new("unshare")
+                .args(["--net", "--", "sh", "-c", &Self::setup_script()])
                 .arg(exe)
                 .args([inner, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
                 .env(NETNS_VAR, &self.name)
@@ -331,15 +305,10 @@ impl Namespace {
         let (status, stdout, stderr) = child.output_bounded(limit);
         assert!(
             status.success() && stdout.contains("1 passed"),
-            "{inner} failed inside namespace {} ({status}):\n{stdout}\n{stderr}",
+            "{inner} failed inside namespace {} ({status}); making a network namespace needs root \
+             (CAP_SYS_ADMIN):\n{stdout}\n{stderr}",
             self.name
         );
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
     }
 }
 
