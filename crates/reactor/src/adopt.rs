@@ -48,6 +48,15 @@ enum Family {
 }
 
 impl Reactor {
+    /// Takes ownership of a descriptor this process inherited by number
+    /// (the sockets a service manager passes for socket activation, from
+    /// fd 3 up), at most once per process, for [`adopt_listener`](Self::adopt_listener)
+    /// or [`adopt_connection`](Self::adopt_connection). The caller asserts
+    /// that nothing else in the process owns `fd`.
+    pub fn take_inherited_fd(&self, fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
+        crate::sys::inherited::take_inherited(fd)
+    }
+
     /// Serves connections on an already listening stream socket (TCP or
     /// Unix) with `factory`. Accepted TCP connections get the options of
     /// `ListenOptions::default()` (`TCP_NODELAY`), as on ports opened with

@@ -69,6 +69,10 @@ pub(crate) struct Inner {
     exit_loop: Cell<bool>,
     /// `crash()` was called: leave without waiting for the thread pool.
     crashed: Cell<bool>,
+    /// Counts crashes: a shutdown started by `stop()` goes on only while
+    /// this is what it was then, so one a crash interrupted (waiting for a
+    /// "before" trigger's Deferred) cannot close everything in a later run.
+    crashes: Cell<u64>,
     /// `close()` was called while running: close when `run` returns.
     close_after_run: Cell<bool>,
     closed: Cell<bool>,
@@ -108,6 +112,7 @@ impl Reactor {
             waker,
             owner: std::thread::current().id(),
             closed: Arc::default(),
+            wake_pending: Arc::default(),
         };
         Ok(Reactor {
             inner: Rc::new(Inner {
@@ -122,6 +127,7 @@ impl Reactor {
                 state: Cell::new(RunState::Stopped),
                 exit_loop: Cell::new(false),
                 crashed: Cell::new(false),
+                crashes: Cell::new(0),
                 close_after_run: Cell::new(false),
                 closed: Cell::new(false),
                 in_turn: Cell::new(false),
@@ -274,13 +280,17 @@ impl Reactor {
         inner.state.set(RunState::Stopping);
         // The shutdown event starts on the loop, not inside the caller's
         // callback (as in Twisted, which schedules it with callLater(0)).
+        // A crash before it finishes abandons it (see `crashes`).
+        let crashes = inner.crashes.get();
         let this = self.downgrade();
         self.call_soon(move || {
-            let Some(reactor) = this.upgrade() else { return };
+            let Some(reactor) = this.upgrade().filter(|r| r.inner.crashes.get() == crashes) else {
+                return;
+            };
             let triggers = reactor.inner.triggers.clone();
             let this = reactor.downgrade();
             drop(triggers.run_before(SystemEvent::Shutdown).map(move |()| {
-                if let Some(reactor) = this.upgrade() {
+                if let Some(reactor) = this.upgrade().filter(|r| r.inner.crashes.get() == crashes) {
                     reactor.finish_shutdown();
                 }
             }));
@@ -299,8 +309,13 @@ impl Reactor {
     }
 
     /// Leaves the loop at the end of the current turn without running
-    /// shutdown triggers or closing anything (Twisted's `crash`).
+    /// shutdown triggers or closing anything (Twisted's `crash`). A
+    /// shutdown that `stop()` started and that has not finished (its
+    /// "before" triggers' Deferreds have not all fired) is abandoned: it
+    /// will not close anything when they fire later, in this run or the
+    /// next. The triggers that have not run yet stay for the next `stop()`.
     pub fn crash(&self) {
+        self.inner.crashes.set(self.inner.crashes.get().wrapping_add(1));
         self.inner.crashed.set(true);
         self.inner.exit_loop.set(true);
     }
@@ -340,6 +355,13 @@ impl Reactor {
     /// watch [`poll_fd`](Self::poll_fd), arm a timer for
     /// [`next_deadline`](Self::next_deadline), and call `run_once(Some(Duration::ZERO))`
     /// when either fires or when [`has_pending_work`](Self::has_pending_work) is true.
+    ///
+    /// Check `has_pending_work` after every step of the host loop that runs
+    /// reactor callbacks (this turn, and anything else of the host's that
+    /// may call into the reactor), not only when the descriptor is readable:
+    /// work queued on the reactor's own thread, including
+    /// [`ReactorHandle::call_from_thread`] made from that thread, does not
+    /// make the descriptor readable.
     ///
     /// # Panics
     /// When called from inside a callback of the same reactor.
@@ -425,6 +447,9 @@ impl Reactor {
     }
 
     fn run_remote_calls(&self) {
+        // Before looking at the channel: a call queued from here on wakes
+        // the loop again (remote.rs).
+        self.inner.handle.take_wake();
         // Bounded by what is queued now, so a flood from other threads
         // cannot starve I/O.
         let queued = self.inner.remote_rx.len();

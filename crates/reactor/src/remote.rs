@@ -5,7 +5,15 @@
 //! `mio::Waker` (an eventfd on Linux). The loop drains the channel every
 //! turn. The same channel carries the executor's task wake-ups, so a future
 //! woken from a worker thread is polled on the reactor thread.
+//!
+//! Wake-ups are coalesced: a sender writes the eventfd only when it sets the
+//! "wake pending" flag, and the loop clears that flag just before it drains
+//! the channel. A call queued while the flag was already set is either seen
+//! by that drain or queued after the flag was cleared, and then its sender
+//! sets the flag and wakes the loop itself; so a burst of calls costs one
+//! `write(2)`, and no call waits for a wake-up that does not come.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::ThreadId;
 
@@ -47,12 +55,23 @@ pub struct ReactorHandle {
     /// drains (and drops) what is queued, never queued after: a worker
     /// waiting in `blocking_call_from_thread` always gets its answer.
     pub(crate) closed: Arc<RwLock<bool>>,
+    /// Set by the sender that wakes the loop, cleared by the loop before it
+    /// drains the channel: while it is set, a wake-up is on its way and
+    /// other senders need not write the eventfd again.
+    pub(crate) wake_pending: Arc<AtomicBool>,
 }
 
 impl ReactorHandle {
     /// Runs `f` on the reactor's thread during its next turn, waking the loop
     /// if it is waiting. Calls from one thread run in the order they were made.
     /// Calls made after the reactor was dropped or closed are discarded.
+    ///
+    /// A call made on the reactor's own thread does not write the wake-up
+    /// eventfd (the loop drains the channel before it next waits). A host
+    /// loop driving the reactor with [`Reactor::run_once`] must therefore
+    /// check [`Reactor::has_pending_work`] after each step that runs
+    /// callbacks, and turn again at once when it is true, rather than wait
+    /// for [`Reactor::poll_fd`] to become readable.
     pub fn call_from_thread(&self, f: impl FnOnce(&Reactor) + Send + 'static) {
         self.send(RemoteCall::Call(Box::new(f)));
     }
@@ -70,6 +89,13 @@ impl ReactorHandle {
     /// call that was not refused is in the channel.
     pub(crate) fn refuse_calls(&self) {
         *self.closed.write().unwrap_or_else(PoisonError::into_inner) = true;
+    }
+
+    /// Clears the "wake pending" flag; the loop calls this just before it
+    /// drains the channel, so a sender that queues after the drain began
+    /// writes the eventfd again.
+    pub(crate) fn take_wake(&self) {
+        self.wake_pending.swap(false, Ordering::AcqRel);
     }
 
     fn send(&self, call: RemoteCall) {
@@ -99,6 +125,13 @@ impl ReactorHandle {
 
     fn wake(&self) {
         if self.is_reactor_thread() {
+            return;
+        }
+        // Only the sender that sets the flag writes the eventfd. The swap
+        // is a release after our call went into the channel, and the loop's
+        // acquiring swap in `take_wake` sees it, so a drain that follows the
+        // loop clearing a flag we found set sees our call.
+        if self.wake_pending.swap(true, Ordering::AcqRel) {
             return;
         }
         if let Err(error) = self.waker.wake() {

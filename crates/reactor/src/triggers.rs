@@ -71,18 +71,14 @@ impl Triggers {
         self.entries.borrow_mut().drain(..).map(|entry| entry.3).collect()
     }
 
+    /// Removes the triggers of `event` in `phase`, in the order they were
+    /// added, in one pass.
     fn take(&self, event: SystemEvent, phase: Phase) -> Vec<Trigger> {
-        let mut entries = self.entries.borrow_mut();
-        let mut taken = Vec::new();
-        let mut index = 0;
-        while index < entries.len() {
-            if entries[index].1 == event && entries[index].2 == phase {
-                taken.push(entries.remove(index).3);
-            } else {
-                index += 1;
-            }
-        }
-        taken
+        self.entries
+            .borrow_mut()
+            .extract_if(.., |entry| entry.1 == event && entry.2 == phase)
+            .map(|entry| entry.3)
+            .collect()
     }
 
     /// Runs the "before" triggers of `event` and returns a Deferred that

@@ -12,7 +12,7 @@ use std::io;
 use std::net::IpAddr;
 use std::rc::{Rc, Weak};
 
-use gyre_core::address::Address;
+use gyre_core::address::{Address, UnixAddress};
 use gyre_core::datagram::{DatagramBackend, DatagramProtocol, DatagramTransport};
 use gyre_core::errors::{ConnectionRefused, NotSupportedByTransport, TransportClosed};
 use gyre_core::{Deferred, Failure, Resolver};
@@ -34,9 +34,11 @@ pub(super) trait DatagramSocket: 'static {
     type Io: mio::event::Source;
     /// The mio socket, to register and deregister it.
     fn io_mut(&mut self) -> &mut Self::Io;
-    /// Receives one datagram into `buf`: its full length (larger than `buf`
-    /// when it was truncated) and its sender.
-    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Address)>;
+    /// Receives one datagram into `buf` and returns its full length (larger
+    /// than `buf` when it was truncated). Its sender goes into `from`, which
+    /// holds the previous datagram's sender: an address that allocates is
+    /// kept as it is when the sender is the same.
+    fn recv_from(&self, buf: &mut [u8], from: &mut Address) -> io::Result<usize>;
     /// Sends one datagram to `to` (`InvalidInput` for an address of the wrong kind).
     fn send_to(&self, data: &[u8], to: &Address) -> io::Result<usize>;
     /// Sends one datagram to the connected peer.
@@ -69,6 +71,9 @@ pub(super) struct DatagramPort<S: DatagramSocket> {
     stop_waiters: RefCell<Vec<Resolver<()>>>,
     read_scheduled: Cell<bool>,
     refused_scheduled: Cell<bool>,
+    /// The last datagram's sender, kept between reads so that datagrams
+    /// from the same Unix socket do not allocate its address each time.
+    last_sender: RefCell<Address>,
 }
 
 impl<S: DatagramSocket> DatagramPort<S> {
@@ -92,6 +97,7 @@ impl<S: DatagramSocket> DatagramPort<S> {
             stop_waiters: RefCell::default(),
             read_scheduled: Cell::new(false),
             refused_scheduled: Cell::new(false),
+            last_sender: RefCell::new(Address::Unix(UnixAddress::Unnamed)),
         });
         let token = reactor.register(socket.io_mut(), port.clone(), Interest::READABLE)?;
         port.token.set(Some(token));
@@ -133,18 +139,20 @@ impl<S: DatagramSocket> DatagramPort<S> {
             return;
         };
         let mut buffer = reactor.take_read_buffer();
+        // Taken out for the loop (a nested read starts from a placeholder).
+        let mut from = self.last_sender.replace(Address::Unix(UnixAddress::Unnamed));
         let mut drained = false;
         for _ in 0..MAX_DATAGRAMS_PER_EVENT {
             let received = match self.socket.borrow().as_ref() {
-                Some(socket) => socket.recv_from(&mut buffer),
+                Some(socket) => socket.recv_from(&mut buffer, &mut from),
                 None => break,
             };
             match received {
-                Ok((len, from)) if len > buffer.len() => {
+                Ok(len) if len > buffer.len() => {
                     tracing::warn!(target: "gyre::reactor", port = %self.host, %from, len,
                         "datagram larger than the read buffer dropped");
                 }
-                Ok((len, from)) => {
+                Ok(len) => {
                     self.with_protocol(|protocol, transport| {
                         protocol.datagram_received(transport, &buffer[..len], &from);
                     });
@@ -166,6 +174,7 @@ impl<S: DatagramSocket> DatagramPort<S> {
             }
         }
         reactor.put_read_buffer(buffer);
+        *self.last_sender.borrow_mut() = from;
         if !drained && self.is_open() && !self.read_scheduled.replace(true) {
             let me = self.me.clone();
             reactor.call_soon(move || {

@@ -116,11 +116,12 @@ impl DatagramSocket for UdpSocket {
         &mut self.io
     }
 
-    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Address)> {
+    fn recv_from(&self, buf: &mut [u8], from: &mut Address) -> io::Result<usize> {
         // 64 KiB always holds a whole UDP datagram (at most 65,535 bytes
         // with its header), so there is no truncation to detect.
-        let (len, from) = self.io.recv_from(buf)?;
-        Ok((len, Address::udp(from)))
+        let (len, sender) = self.io.recv_from(buf)?;
+        *from = Address::udp(sender);
+        Ok(len)
     }
 
     fn send_to(&self, data: &[u8], to: &Address) -> io::Result<usize> {

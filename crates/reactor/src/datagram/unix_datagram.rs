@@ -8,24 +8,22 @@
 //! nothing is bound to it any more, and the file this socket made is removed
 //! when it closes.
 
-use std::ffi::OsStr;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 
 use gyre_core::Failure;
 use gyre_core::address::{Address, UnixAddress};
 use gyre_core::datagram::{DatagramProtocol, DatagramTransport};
 use gyre_core::errors::CannotListen;
-use rustix::io::Errno;
+use rustix::fs::Mode;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 use socket2::SockRef;
 
 use super::port::{DatagramPort, DatagramSocket, connect_failure};
 use super::set_buffer_sizes;
 use crate::Reactor;
+use crate::unix::address::{from_sockaddr, is_same, to_sockaddr};
+use crate::unix::socket_file::{SocketFile, clear_stale, set_mode};
 
 /// Options for [`Reactor::listen_unix_datagram_with`].
 #[derive(Debug, Clone, Default)]
@@ -33,6 +31,9 @@ use crate::Reactor;
 pub struct UnixDatagramOptions {
     /// Permissions of the socket file (for path addresses), for example
     /// `0o660` so only a group may send to it. Default: what the umask gives.
+    /// The file never has more permissions than these, not even between
+    /// `bind` and setting them (datagram sockets have no `listen` that could
+    /// hold senders off meanwhile).
     pub mode: Option<u32>,
     /// `SO_RCVBUF`: bytes of datagrams queued before senders see a full queue.
     pub recv_buffer_size: Option<usize>,
@@ -63,23 +64,9 @@ impl UnixDatagramOptions {
 /// A bound Unix datagram socket.
 pub(super) struct UnixDatagramSocket {
     io: mio::net::UnixDatagram,
-    /// The socket file this socket created (with its device and inode), to
-    /// remove when it closes unless another socket has replaced it since.
-    owned_file: Option<(PathBuf, u64, u64)>,
-}
-
-impl Drop for UnixDatagramSocket {
-    fn drop(&mut self) {
-        if let Some((path, dev, ino)) = &self.owned_file
-            && let Ok(metadata) = std::fs::symlink_metadata(path)
-            && metadata.dev() == *dev
-            && metadata.ino() == *ino
-            && let Err(error) = std::fs::remove_file(path)
-        {
-            tracing::debug!(target: "gyre::reactor", %error, path = %path.display(),
-                "removing the socket file");
-        }
-    }
+    /// The socket file this socket created, removed when it closes unless
+    /// another socket has replaced it since.
+    _file: Option<SocketFile>,
 }
 
 impl DatagramSocket for UnixDatagramSocket {
@@ -92,13 +79,17 @@ impl DatagramSocket for UnixDatagramSocket {
 
     /// With `MSG_TRUNC` the kernel tells the full length of a datagram
     /// larger than the buffer, so the port can drop it instead of handing
-    /// the protocol a truncated one.
-    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Address)> {
-        let (_, len, from) = rustix::net::recvfrom(self.io.as_fd(), buf, RecvFlags::TRUNC)?;
-        let from = from
-            .and_then(|from| SocketAddrUnix::try_from(from).ok())
-            .map_or(UnixAddress::Unnamed, |from| unix_address(&from));
-        Ok((len, Address::Unix(from)))
+    /// the protocol a truncated one. A sender that is the previous one is
+    /// recognised by its bytes, so `from` is kept without allocating.
+    fn recv_from(&self, buf: &mut [u8], from: &mut Address) -> io::Result<usize> {
+        let (_, len, sender) = rustix::net::recvfrom(self.io.as_fd(), buf, RecvFlags::TRUNC)?;
+        let sender = sender.and_then(|sender| SocketAddrUnix::try_from(sender).ok());
+        match sender {
+            Some(sender) if !is_same(from, &sender) => *from = Address::Unix(from_sockaddr(&sender)),
+            Some(_) => {}
+            None => *from = Address::Unix(UnixAddress::Unnamed),
+        }
+        Ok(len)
     }
 
     fn send_to(&self, data: &[u8], to: &Address) -> io::Result<usize> {
@@ -120,36 +111,17 @@ impl DatagramSocket for UnixDatagramSocket {
     }
 }
 
-/// The kernel's form of a Unix address (`Unnamed`: autobind).
-fn socket_address(address: &UnixAddress) -> io::Result<SocketAddrUnix> {
-    Ok(match address {
-        UnixAddress::Path(path) => SocketAddrUnix::new(path.as_path())?,
-        UnixAddress::Abstract(name) => SocketAddrUnix::new_abstract_name(name)?,
-        UnixAddress::Unnamed => SocketAddrUnix::new_unnamed(),
-    })
-}
-
 fn destination(to: &Address) -> io::Result<SocketAddrUnix> {
     match to {
         Address::Unix(UnixAddress::Unnamed) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "an unnamed Unix socket cannot be sent to",
         )),
-        Address::Unix(address) => socket_address(address),
+        Address::Unix(address) => to_sockaddr(address),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{other} is not a Unix socket address"),
         )),
-    }
-}
-
-fn unix_address(address: &SocketAddrUnix) -> UnixAddress {
-    if let Some(name) = address.abstract_name() {
-        UnixAddress::Abstract(name.to_vec())
-    } else if let Some(path) = address.path_bytes() {
-        UnixAddress::Path(PathBuf::from(OsStr::from_bytes(path)))
-    } else {
-        UnixAddress::Unnamed
     }
 }
 
@@ -165,51 +137,41 @@ fn new_socket(options: &UnixDatagramOptions) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Whether `path` is a socket file nothing is bound to any more (its owner
-/// died without removing it): connecting to it is refused.
-fn is_stale_socket_file(path: &Path) -> bool {
-    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_socket());
-    if !is_socket {
-        return false;
-    }
-    let Ok(probe) =
-        rustix::net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
-    else {
-        return false;
-    };
-    SocketAddrUnix::new(path).is_ok_and(|addr| rustix::net::connect(&probe, &addr) == Err(Errno::CONNREFUSED))
-}
-
-/// Makes a socket bound to `address`, replacing a stale socket file.
+/// Makes a socket bound to `address` (`Unnamed`: autobind), replacing a
+/// stale socket file.
 fn bind(address: &UnixAddress, options: &UnixDatagramOptions) -> io::Result<UnixDatagramSocket> {
     let fd = new_socket(options)?;
-    let addr = socket_address(address)?;
-    match rustix::net::bind(&fd, &addr) {
-        Err(Errno::ADDRINUSE) if matches!(address, UnixAddress::Path(path) if is_stale_socket_file(path)) => {
-            if let UnixAddress::Path(path) = address {
-                std::fs::remove_file(path)?;
-            }
-            rustix::net::bind(&fd, &addr)?;
-        }
-        other => other?,
-    }
-    let owned_file = match address {
-        UnixAddress::Path(path) => {
-            if let Some(mode) = options.mode {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-            }
-            let metadata = std::fs::symlink_metadata(path)?;
-            Some((path.clone(), metadata.dev(), metadata.ino()))
-        }
-        _ => None,
+    let (addr, path) = match address {
+        UnixAddress::Unnamed => (SocketAddrUnix::new_unnamed(), None),
+        UnixAddress::Path(path) => (to_sockaddr(address)?, Some(path.as_path())),
+        UnixAddress::Abstract(_) => (to_sockaddr(address)?, None),
     };
+    let mode = path.and(options.mode);
+    if let Some(path) = path {
+        clear_stale(path, socket2::Type::DGRAM)?;
+    }
+    if let Some(mode) = mode {
+        // Linux creates the socket file with the socket's own permissions
+        // less the umask: set them before `bind`, so that no sender can
+        // reach the file between `bind` and the `chmod` below. (Renaming a
+        // file bound under a temporary name into place would leave that
+        // name as the socket's address, the one its peers see.)
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+    }
+    rustix::net::bind(&fd, &addr)?;
+    // From here on the file is ours: it is removed again if a later step fails.
+    let file = path.map(SocketFile::bound).transpose()?;
+    if let (Some(path), Some(mode)) = (path, mode) {
+        // Exactly `mode`: the umask may have taken bits away.
+        set_mode(path, mode)?;
+    }
     let io = mio::net::UnixDatagram::from_std(std::os::unix::net::UnixDatagram::from(fd));
-    Ok(UnixDatagramSocket { io, owned_file })
+    Ok(UnixDatagramSocket { io, _file: file })
 }
 
 fn bound_address(socket: &UnixDatagramSocket) -> io::Result<UnixAddress> {
     let local = rustix::net::getsockname(socket.io.as_fd())?;
-    Ok(SocketAddrUnix::try_from(local).map_or(UnixAddress::Unnamed, |local| unix_address(&local)))
+    Ok(SocketAddrUnix::try_from(local).map_or(UnixAddress::Unnamed, |local| from_sockaddr(&local)))
 }
 
 impl Reactor {
@@ -266,22 +228,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_convert_both_ways() {
-        for address in [
-            UnixAddress::Path(PathBuf::from("/tmp/gyre-dgram.sock")),
-            UnixAddress::Abstract(b"gyre\x00dgram".to_vec()),
-        ] {
-            assert_eq!(unix_address(&socket_address(&address).unwrap()), address);
-        }
-        assert_eq!(unix_address(&SocketAddrUnix::new_unnamed()), UnixAddress::Unnamed);
-    }
-
-    #[test]
     fn unnamed_and_foreign_destinations_are_refused() {
         let unnamed = destination(&Address::Unix(UnixAddress::Unnamed)).unwrap_err();
         assert_eq!(unnamed.kind(), io::ErrorKind::InvalidInput);
         let udp = destination(&Address::udp("127.0.0.1:9".parse().unwrap())).unwrap_err();
         assert_eq!(udp.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    /// The address of a path (or abstract) sender is a heap allocation:
+    /// datagrams from the sender of the previous one keep it.
+    #[test]
+    fn a_repeated_sender_keeps_its_address_allocation() {
+        let dir = std::env::temp_dir().join(format!("gyre-udg-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = UnixAddress::Path(dir.join("server.sock"));
+        let socket = bind(&server, &UnixDatagramOptions::default()).unwrap();
+        let first = std::os::unix::net::UnixDatagram::bind(dir.join("first.sock")).unwrap();
+        let second = std::os::unix::net::UnixDatagram::bind(dir.join("second.sock")).unwrap();
+        first.send_to(b"1", dir.join("server.sock")).unwrap();
+        first.send_to(b"2", dir.join("server.sock")).unwrap();
+        second.send_to(b"3", dir.join("server.sock")).unwrap();
+        let path_bytes = |from: &Address| match from {
+            Address::Unix(UnixAddress::Path(path)) => path.as_os_str().as_encoded_bytes().as_ptr(),
+            other => panic!("expected a path sender, got {other}"),
+        };
+        let mut buffer = [0; 8];
+        let mut from = Address::Unix(UnixAddress::Unnamed);
+        socket.recv_from(&mut buffer, &mut from).unwrap();
+        assert_eq!(from, Address::Unix(UnixAddress::Path(dir.join("first.sock"))));
+        let kept = path_bytes(&from);
+        socket.recv_from(&mut buffer, &mut from).unwrap();
+        assert_eq!(
+            path_bytes(&from),
+            kept,
+            "the same sender's address is kept, not rebuilt"
+        );
+        socket.recv_from(&mut buffer, &mut from).unwrap();
+        assert_eq!(from, Address::Unix(UnixAddress::Path(dir.join("second.sock"))));
+        drop(socket);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

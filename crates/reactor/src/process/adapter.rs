@@ -5,7 +5,9 @@
 //!
 //! The mapping: stdout's end of file is `read_connection_lost` (whose default
 //! closes the connection); `lose_write_connection` closes stdin;
-//! `lose_connection` closes every pipe after flushing stdin; and
+//! `lose_connection` closes every pipe after flushing stdin;
+//! `abort_connection` kills the child and closes every pipe, discarding
+//! what stdin had not sent yet; and
 //! `connection_lost` comes once the child has exited and its pipes are closed,
 //! with `ProcessDone` for exit code 0 and `ProcessTerminated` otherwise.
 
@@ -144,8 +146,11 @@ impl TransportBackend for ProcessStream {
         }
     }
 
+    /// Kills the child and closes every pipe; what was written to its
+    /// stdin and not yet sent is discarded, not flushed.
     fn abort_connection(&self) {
         drop(self.process.signal(libc::SIGKILL));
+        self.process.discard_unsent();
         self.lose_connection();
     }
 

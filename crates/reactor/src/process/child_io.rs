@@ -190,6 +190,15 @@ impl Process {
         reactor.call_soon(move || me.deliver_lost(key));
     }
 
+    /// Drops everything buffered for the child (an abort), so that closing
+    /// the pipes afterwards sends none of it.
+    pub(crate) fn discard_unsent(&self) {
+        for pipe in self.pipes.borrow_mut().values_mut() {
+            let unsent = pipe.buffer.len();
+            pipe.buffer.consume(unsent);
+        }
+    }
+
     pub(crate) fn pause_reading(&self) {
         self.reading_paused.set(true);
     }

@@ -3,4 +3,5 @@
 //! comment on every unsafe block. Everything else in the crate is safe code.
 
 pub(crate) mod child_setup;
+pub(crate) mod inherited;
 pub(crate) mod signal;

@@ -26,10 +26,9 @@ impl Dialer for UnixDialer {
 
     fn dial(&self) -> io::Result<UnixSocket> {
         let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-        match socket.connect(&to_sockaddr(&self.address)?) {
-            Ok(()) => {}
-            Err(error) if error.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
-            Err(error) => return Err(error),
+        match rustix::net::connect(&socket, &to_sockaddr(&self.address)?) {
+            Ok(()) | Err(rustix::io::Errno::INPROGRESS) => {}
+            Err(error) => return Err(error.into()),
         }
         Ok(UnixSocket::new(mio::net::UnixStream::from_std(socket.into())))
     }

@@ -2,7 +2,6 @@
 //! the optional lock file and the file mode) and accepting.
 
 use std::io;
-use std::path::Path;
 
 use gyre_core::address::{Address, UnixAddress};
 use gyre_core::connector::ListeningPort;
@@ -13,7 +12,7 @@ use socket2::{Domain, Socket, Type};
 use super::UnixListenOptions;
 use super::address::{from_std, to_sockaddr};
 use super::socket::UnixSocket;
-use super::socket_file::{Lockfile, SocketFile, clear_stale};
+use super::socket_file::{Lockfile, SocketFile, clear_stale, set_mode};
 use crate::reactor::Reactor;
 use crate::stream_port::{self, Acceptor};
 
@@ -91,10 +90,10 @@ fn bind(address: &UnixAddress, options: &UnixListenOptions) -> io::Result<UnixAc
         _ => None,
     };
     if let Some(path) = path {
-        clear_stale(path)?;
+        clear_stale(path, Type::STREAM)?;
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-    socket.bind(&sockaddr)?;
+    rustix::net::bind(&socket, &sockaddr)?;
     // From here on the file is ours: it is removed again if a later step fails.
     let file = path.map(SocketFile::bound).transpose()?;
     if let (Some(path), Some(mode)) = (path, options.mode) {
@@ -108,9 +107,4 @@ fn bind(address: &UnixAddress, options: &UnixListenOptions) -> io::Result<UnixAc
         file,
         lock,
     })
-}
-
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }

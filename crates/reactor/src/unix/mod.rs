@@ -48,11 +48,11 @@
 //! # drop(stopped);
 //! ```
 
-mod address;
+pub(crate) mod address;
 mod connector;
 mod listener;
 mod socket;
-mod socket_file;
+pub(crate) mod socket_file;
 
 use std::time::Duration;
 

@@ -12,15 +12,18 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::FlockOperation;
 use socket2::{Domain, SockAddr, Socket, Type};
 
-/// Removes the socket file at `path` if nobody listens on it. Fails with
-/// `AddrInUse` when a server answers or the path is not a socket.
-pub(crate) fn clear_stale(path: &Path) -> io::Result<()> {
+/// Removes the socket file at `path` if nothing is bound to it any more.
+/// `socket_type` is the type of socket about to bind there (stream or
+/// datagram): the probe is a non-blocking connect of that type, refused
+/// when the file is stale. Fails with `AddrInUse` when a socket answers or
+/// the path is not a socket.
+pub(crate) fn clear_stale(path: &Path, socket_type: Type) -> io::Result<()> {
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -32,15 +35,20 @@ pub(crate) fn clear_stale(path: &Path) -> io::Result<()> {
             "the path exists and is not a socket",
         ));
     }
-    let probe = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+    let probe = Socket::new(Domain::UNIX, socket_type.nonblocking().cloexec(), None)?;
     match probe.connect(&SockAddr::unix(path)?) {
         Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => remove_if_same(path, &metadata),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        // Connected, or its queue is full: someone is listening.
+        // Connected, or a stream listener's queue is full: someone is bound.
         Ok(()) => Err(live_server()),
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => Err(live_server()),
         Err(error) => Err(error),
     }
+}
+
+/// Sets the permissions of the socket file at `path` to exactly `mode`.
+pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 fn live_server() -> io::Error {

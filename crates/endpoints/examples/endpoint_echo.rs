@@ -1,0 +1,54 @@
+//! An echo server on any server endpoint description:
+//!
+//! ```text
+//! cargo run -p gyre-endpoints --example endpoint_echo -- --listen tcp:8007:interface=127.0.0.1
+//! cargo run -p gyre-endpoints --example endpoint_echo -- --listen unix:/tmp/echo.sock:mode=600
+//! systemd-socket-activate -l 127.0.0.1:8007 target/debug/examples/endpoint_echo --listen systemd:domain=INET:index=0
+//! ```
+//!
+//! Prints `listening on ADDRESS` once ready; Ctrl-C stops it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gyre_core::{Address, Protocol, SharedFactory, Transport, protocol_factory};
+use gyre_endpoints::EndpointRegistry;
+use gyre_reactor::Reactor;
+
+struct Echo;
+
+impl Protocol for Echo {
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        transport.write(data);
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let description = match (args.next().as_deref(), args.next()) {
+        (Some("--listen"), Some(description)) => description,
+        _ => return Err("usage: endpoint_echo --listen <server endpoint description>".into()),
+    };
+    let reactor = Reactor::new()?;
+    let endpoint = EndpointRegistry::default()
+        .server_from_string(&reactor, &description)
+        .map_err(|error| error.to_string())?;
+    let failed: Rc<RefCell<Option<String>>> = Rc::default();
+    let listening = endpoint.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo)));
+    let record = failed.clone();
+    let stopper = reactor.clone();
+    drop(listening.then(move |result| match result {
+        Ok(port) => println!("listening on {}", port.host()),
+        Err(failure) => {
+            *record.borrow_mut() = Some(failure.to_string());
+            // The Deferred may fire before the loop runs: stop once it does.
+            let reactor = stopper.clone();
+            stopper.call_when_running(move || drop(reactor.stop()));
+        }
+    }));
+    reactor.run()?;
+    match failed.borrow_mut().take() {
+        Some(reason) => Err(format!("cannot listen: {reason}").into()),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,166 @@
+//! [`EndpointRegistry`]: description prefixes → endpoint parsers. An
+//! explicit value rather than a global, so a program decides which
+//! prefixes it accepts and other crates add theirs (`haproxy:` wrapping
+//! another description, say) with [`register_server`](EndpointRegistry::register_server).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use gyre_reactor::Reactor;
+
+use crate::endpoint::{ClientEndpoint, ServerEndpoint};
+use crate::error::{ParseError, ParseErrorKind};
+use crate::grammar::Description;
+use crate::hostname::HostnameEndpoint;
+use crate::resolver::{HostResolver, ThreadedResolver};
+use crate::spec::{ClientSpec, ServerSpec};
+use crate::stdio::StdioEndpoint;
+use crate::systemd::SystemdEndpoint;
+use crate::tcp::TcpServerEndpoint;
+use crate::unix::{UnixClientEndpoint, UnixServerEndpoint};
+
+/// Builds a server endpoint from a parsed description.
+pub type ServerParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn ServerEndpoint>, ParseError>>;
+/// Builds a client endpoint from a parsed description.
+pub type ClientParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn ClientEndpoint>, ParseError>>;
+
+/// The known description prefixes (matched without regard to ASCII case).
+#[derive(Clone)]
+pub struct EndpointRegistry {
+    servers: HashMap<String, ServerParser>,
+    clients: HashMap<String, ClientParser>,
+}
+
+impl Default for EndpointRegistry {
+    /// The built-ins: servers `tcp`, `tcp6`, `unix`, `ssl`, `systemd`,
+    /// `stdio`; clients `tcp`, `tls`, `unix`.
+    fn default() -> Self {
+        let mut registry = EndpointRegistry::empty();
+        for prefix in ["tcp", "tcp6", "unix", "ssl", "systemd", "stdio"] {
+            registry.register_server(prefix, builtin_server);
+        }
+        for prefix in ["tcp", "tls", "unix"] {
+            registry.register_client(prefix, builtin_client);
+        }
+        registry
+    }
+}
+
+impl EndpointRegistry {
+    /// A registry that knows no prefix.
+    pub fn empty() -> Self {
+        EndpointRegistry {
+            servers: HashMap::new(),
+            clients: HashMap::new(),
+        }
+    }
+
+    /// Adds (or replaces) the server parser for `prefix`.
+    pub fn register_server(
+        &mut self,
+        prefix: &str,
+        parser: impl Fn(&Reactor, &Description) -> Result<Rc<dyn ServerEndpoint>, ParseError> + 'static,
+    ) {
+        self.servers.insert(prefix.to_ascii_lowercase(), Rc::new(parser));
+    }
+
+    /// Adds (or replaces) the client parser for `prefix`.
+    pub fn register_client(
+        &mut self,
+        prefix: &str,
+        parser: impl Fn(&Reactor, &Description) -> Result<Rc<dyn ClientEndpoint>, ParseError> + 'static,
+    ) {
+        self.clients.insert(prefix.to_ascii_lowercase(), Rc::new(parser));
+    }
+
+    /// A server endpoint from a description such as `tcp:8080:interface=127.0.0.1`.
+    pub fn server_from_string(
+        &self,
+        reactor: &Reactor,
+        description: &str,
+    ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
+        let parsed = Description::parse(description)?;
+        let parser = self
+            .servers
+            .get(&parsed.prefix.value.to_ascii_lowercase())
+            .ok_or_else(|| parsed.error(ParseErrorKind::UnknownPrefix(parsed.prefix.value.clone()), 0))?;
+        parser(reactor, &parsed)
+    }
+
+    /// A client endpoint from a description such as `tcp:host=example.com:port=80`.
+    pub fn client_from_string(
+        &self,
+        reactor: &Reactor,
+        description: &str,
+    ) -> Result<Rc<dyn ClientEndpoint>, ParseError> {
+        let parsed = Description::parse(description)?;
+        let parser = self
+            .clients
+            .get(&parsed.prefix.value.to_ascii_lowercase())
+            .ok_or_else(|| parsed.error(ParseErrorKind::UnknownPrefix(parsed.prefix.value.clone()), 0))?;
+        parser(reactor, &parsed)
+    }
+
+    /// The server prefixes known, sorted.
+    pub fn server_prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<String> = self.servers.keys().cloned().collect();
+        prefixes.sort();
+        prefixes
+    }
+
+    /// The client prefixes known, sorted.
+    pub fn client_prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<String> = self.clients.keys().cloned().collect();
+        prefixes.sort();
+        prefixes
+    }
+}
+
+impl fmt::Debug for EndpointRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointRegistry")
+            .field("servers", &self.server_prefixes())
+            .field("clients", &self.client_prefixes())
+            .finish()
+    }
+}
+
+fn builtin_server(
+    reactor: &Reactor,
+    description: &Description,
+) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
+    let spec = ServerSpec::parse(description)?.ok_or_else(|| {
+        description.error(ParseErrorKind::UnknownPrefix(description.prefix.value.clone()), 0)
+    })?;
+    Ok(match spec {
+        ServerSpec::Tcp(tcp) => {
+            Rc::new(TcpServerEndpoint::new(reactor.clone(), tcp.address).backlog(tcp.backlog))
+        }
+        ServerSpec::Unix(unix) => Rc::new(UnixServerEndpoint::new(reactor.clone(), unix)),
+        ServerSpec::Ssl(ssl) => crate::tls::ssl_server(reactor, description, ssl)?,
+        ServerSpec::Systemd(systemd) => Rc::new(SystemdEndpoint::new(reactor.clone(), systemd)),
+        ServerSpec::Stdio => Rc::new(StdioEndpoint::new(reactor.clone())),
+    })
+}
+
+fn builtin_client(
+    reactor: &Reactor,
+    description: &Description,
+) -> Result<Rc<dyn ClientEndpoint>, ParseError> {
+    let spec = ClientSpec::parse(description)?.ok_or_else(|| {
+        description.error(ParseErrorKind::UnknownPrefix(description.prefix.value.clone()), 0)
+    })?;
+    let resolver: Rc<dyn HostResolver> = Rc::new(ThreadedResolver::new(reactor.clone()));
+    Ok(match spec {
+        ClientSpec::Tcp(tcp) => Rc::new(
+            HostnameEndpoint::new(reactor.clone(), resolver, &tcp.host, tcp.port)
+                .timeout(tcp.timeout)
+                .bind_address(tcp.bind_address),
+        ),
+        ClientSpec::Tls(tls) => crate::tls::tls_client(reactor, resolver, description, tls)?,
+        ClientSpec::Unix(unix) => {
+            Rc::new(UnixClientEndpoint::new(reactor.clone(), unix.address).timeout(unix.timeout))
+        }
+    })
+}
