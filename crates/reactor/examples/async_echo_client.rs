@@ -9,7 +9,8 @@
 //!
 //! Arguments:
 //! - `--connect HOST:PORT` (required): the echo server. A host name is
-//!   resolved on the reactor's thread pool (the system resolver blocks).
+//!   resolved on the reactor's thread pool (the system resolver blocks),
+//!   and each of its addresses is tried in turn until one connects.
 //! - `--message TEXT` (repeatable): the lines to send. Without it, the lines
 //!   of standard input are sent, read on the thread pool as well.
 //! - `--timeout SECS` (default 10): how long to wait for each echo.
@@ -66,21 +67,39 @@ impl Lines {
 
 async fn session(reactor: Reactor, options: Options) -> Result<usize, Failure> {
     let target = options.connect.clone();
-    let address: SocketAddr = reactor
+    let addresses: Vec<SocketAddr> = reactor
         .defer_to_thread(move || {
-            target
-                .to_socket_addrs()?
-                .next()
-                .ok_or_else(|| std::io::Error::other(format!("{target}: no address")))
+            let addresses: Vec<SocketAddr> = target.to_socket_addrs()?.collect();
+            if addresses.is_empty() {
+                return Err(std::io::Error::other(format!("{target}: no address")));
+            }
+            Ok(addresses)
         })
         .await?;
-    let stream: AsyncStream = async_io::timeout(
-        &reactor,
-        options.timeout,
-        async_io::connect_tcp(&reactor, address),
-    )
-    .await
-    .map_err(|failure| failure.context(format!("connecting to {address}")))?;
+    // A name such as `localhost` often has several addresses (::1 and
+    // 127.0.0.1) and the server may listen on only one: try each in turn.
+    // (gyre-endpoints' HostnameEndpoint does this concurrently, with happy
+    // eyeballs.)
+    let mut last_failure = None;
+    let mut connected = None;
+    for address in addresses {
+        let attempt = async_io::timeout(
+            &reactor,
+            options.timeout,
+            async_io::connect_tcp(&reactor, address),
+        );
+        match attempt.await {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(failure) => last_failure = Some(failure.context(format!("connecting to {address}"))),
+        }
+    }
+    let stream: AsyncStream = match connected {
+        Some(stream) => stream,
+        None => return Err(last_failure.expect("at least one address was tried")),
+    };
     let mut lines = match options.messages.is_empty() {
         true => Lines::Stdin,
         false => Lines::Given(options.messages.into_iter()),
