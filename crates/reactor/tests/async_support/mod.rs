@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command};
 use std::time::{Duration, Instant};
 
 /// A child process, killed (by PID) and reaped when dropped.
@@ -46,30 +46,12 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Fails with the Debian package to install when `program` is missing.
-pub fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    assert!(found, "{program} is not installed: apt-get install {package}");
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::require_program as require;
 
-/// The path of an example binary, built by `cargo test` next to the tests.
+/// This package's example `name`, built first so it is current.
 pub fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p gyre-reactor --example {name}` (plain `cargo test` does)",
-        path.display()
-    );
-    path
+    gyre_testing::peers::example_binary(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), name)
 }
 
 /// A port that was free a moment ago (for peers that cannot report theirs).

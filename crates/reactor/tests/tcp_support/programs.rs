@@ -5,52 +5,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The path of this package's example `name`, built first (with the
-/// cargo, profile and target directory of the tests) so it is current.
+/// This package's example `name`, built first so it is current.
 pub fn example(name: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _one_build_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // The test binary is target/<profile>/deps/<name>-<hash>.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target/");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "--example", name, "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    let output = cargo.output().expect("running cargo build for an example");
-    assert!(
-        output.status.success(),
-        "building example {name} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+    gyre_testing::peers::example_binary(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), name)
 }
 
-/// Fails the test with the Debian package to install when `program` is
-/// not on the PATH.
-pub fn require(program: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{program}` is needed by this test: install the Debian package `{package}`"
-    );
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::require_program as require;
 
 /// A running example server, killed (by PID) when dropped.
 pub struct Server {
@@ -188,13 +152,5 @@ pub fn open_fds(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-/// A child process killed (by PID) and reaped when dropped, even when the
-/// test fails half-way.
-pub struct KillOnDrop(pub Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::KillOnDrop;

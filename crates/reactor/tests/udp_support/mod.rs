@@ -109,20 +109,8 @@ pub fn stop(reactor: &Reactor) {
     let _ = reactor.stop();
 }
 
-/// Fails the test with a clear message when `program` is not installed.
-#[track_caller]
-pub fn require_program(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    assert!(
-        found,
-        "this test needs `{program}`: install the Debian package `{package}` (apt-get install -y {package})"
-    );
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::require_program;
 
 /// A child process that is killed (by its PID) and reaped when dropped.
 pub struct ChildGuard {

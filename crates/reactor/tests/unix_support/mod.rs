@@ -5,7 +5,6 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gyre_core::address::UnixAddress;
@@ -48,14 +47,5 @@ pub fn abstract_name(name: &str) -> UnixAddress {
     UnixAddress::Abstract(format!("gyre-test-{name}-{}-{n}", std::process::id()).into_bytes())
 }
 
-/// Kills a child we started (by its pid) and reaps it, if still running.
-pub struct KillOnDrop(pub Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::KillOnDrop;
