@@ -97,6 +97,7 @@
 //! ```
 
 mod backend_core;
+pub mod certs;
 mod chunked;
 mod deferred_results;
 mod disconnection;

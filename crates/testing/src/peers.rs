@@ -9,9 +9,12 @@
 //! when the test fails half-way, and an example binary built on demand so a
 //! test never runs a stale one.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Fails the test, naming the Debian package to install, when `program` is
 /// not on the `PATH`.
@@ -80,6 +83,123 @@ pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// Starts `command`, writes `input` to it (standard input stays open), and
+/// waits (bounded) for a line of its standard output starting with
+/// `ready`; returns the process and that line.
+#[track_caller]
+pub fn start_until(command: &mut Command, input: &[u8], ready: &str) -> (KillOnDrop, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
+    let _ = child.stdin.as_mut().unwrap().write_all(input);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let ready = ready.to_owned();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout);
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.starts_with(&ready) {
+                let _ = tx.send(line.trim_end().to_owned());
+                break;
+            }
+            line.clear();
+        }
+        // Keep draining so the program never blocks on a full pipe.
+        let _ = std::io::copy(&mut lines, &mut std::io::sink());
+    });
+    let child = KillOnDrop(child);
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{:?} did not get ready in time", command.get_program()));
+    (child, line)
+}
+
+/// Runs `command` with `input` on standard input, killed and failing the
+/// test after `limit`. Standard input stays open until the program exits,
+/// so tools that stop at end of input (`openssl s_client`) first read the
+/// server's answer; see [`run_to_end_of_input`] for programs that read
+/// their whole input first.
+#[track_caller]
+pub fn run(command: &mut Command, input: &[u8], limit: Duration) -> Output {
+    run_with(command, input, limit, StdinEnd::AtExit)
+}
+
+/// Like [`run`], but standard input is closed once `input` is written, for
+/// programs that read to end of input before they act.
+#[track_caller]
+pub fn run_to_end_of_input(command: &mut Command, input: &[u8], limit: Duration) -> Output {
+    run_with(command, input, limit, StdinEnd::AfterInput)
+}
+
+/// When [`run_with`] closes the child's standard input.
+enum StdinEnd {
+    AtExit,
+    AfterInput,
+}
+
+#[track_caller]
+fn run_with(command: &mut Command, input: &[u8], limit: Duration, end: StdinEnd) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+        match end {
+            StdinEnd::AtExit => Some(stdin),
+            StdinEnd::AfterInput => None,
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let mut child = KillOnDrop(child);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?} ran longer than {limit:?}",
+            command.get_program()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(writer.join().unwrap());
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// A TCP port that was free a moment ago, for peers that need one given.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[cfg(test)]

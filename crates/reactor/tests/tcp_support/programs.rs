@@ -1,12 +1,12 @@
 //! Programs run by the interop, limits and memory tests: built examples
 //! and third-party peers, each stopped by PID.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// This package's example `name`, built first so it is current.
 pub fn example(name: &str) -> PathBuf {
@@ -89,51 +89,10 @@ impl Drop for Server {
     }
 }
 
-/// Runs `command` with `input` on its standard input, bounded by
-/// `limit`: killed and failing the test when it runs longer.
-pub fn run(command: &mut Command, input: &[u8], limit: Duration) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{:?} ran longer than {limit:?}", command.get_program());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    writer.join().unwrap();
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
+/// Runs `command` with `input` on its standard input (closed after it),
+/// bounded: killed and failing the test when it runs longer.
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::run_to_end_of_input as run;
 
 /// Resident memory of process `pid` in KiB (`VmRSS` in /proc/PID/status).
 pub fn rss_kib(pid: u32) -> u64 {

@@ -6,96 +6,24 @@
 pub mod programs;
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use gyre_core::{Failure, Protocol, Transport};
-use gyre_tls::{CertificateDer, PrivateKeyDer, TlsClientConfig, TlsServerConfig};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-};
+use gyre_tls::{PrivateKeyDer, TlsClientConfig, TlsServerConfig};
 
-/// A certificate authority made for one test.
-pub struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
+pub use gyre_testing::certs::{Issued, TestCa as Ca};
 
-/// A certificate chain (leaf, then the CA) and its key.
-#[derive(Clone)]
-pub struct Issued {
-    pub chain: Vec<CertificateDer<'static>>,
-    pub key_pem: String,
-    pub chain_pem: String,
-}
-
-impl Issued {
-    pub fn key(&self) -> PrivateKeyDer<'static> {
-        gyre_tls::pem::parse_private_key(self.key_pem.as_bytes()).unwrap()
-    }
-
-    pub fn leaf(&self) -> Vec<u8> {
-        self.chain[0].to_vec()
-    }
-
-    /// Writes `STEM.pem` (chain) and `STEM.key` under `dir`.
-    pub fn write(&self, dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
-        let chain = dir.join(format!("{stem}.pem"));
-        let key = dir.join(format!("{stem}.key"));
-        std::fs::write(&chain, &self.chain_pem).unwrap();
-        std::fs::write(&key, &self.key_pem).unwrap();
-        (chain, key)
-    }
-}
-
-impl Ca {
-    pub fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Ca { issuer }
-    }
-
-    pub fn der(&self) -> CertificateDer<'static> {
-        self.issuer.der().clone()
-    }
-
-    pub fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A server certificate for `names` (host names or IP addresses).
-    pub fn server(&self, names: &[&str]) -> Issued {
-        self.issue(names, ExtendedKeyUsagePurpose::ServerAuth)
-    }
-
-    /// A client certificate with common name `name`.
-    pub fn client(&self, name: &str) -> Issued {
-        self.issue(&[name], ExtendedKeyUsagePurpose::ClientAuth)
-    }
-
-    fn issue(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Issued {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names.clone()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, names[0].as_str());
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Issued {
-            chain: vec![cert.der().clone(), self.der()],
-            key_pem: key.serialize_pem(),
-            chain_pem: format!("{}{}", cert.pem(), self.pem()),
-        }
-    }
+/// The private key of `issued`, parsed.
+pub fn key_of(issued: &Issued) -> PrivateKeyDer<'static> {
+    gyre_tls::pem::parse_private_key(issued.key_pem.as_bytes()).unwrap()
 }
 
 /// A server config with one certificate for localhost (and its IPs).
 pub fn localhost_server(ca: &Ca) -> (TlsServerConfig, Issued) {
     let issued = ca.server(&["localhost", "127.0.0.1", "::1"]);
     let config = TlsServerConfig::builder()
-        .certificate(issued.chain.clone(), issued.key())
+        .certificate(issued.chain.clone(), key_of(&issued))
         .build()
         .unwrap();
     (config, issued)
