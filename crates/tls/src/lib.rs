@@ -77,6 +77,7 @@
 mod client_config;
 pub mod error;
 mod factory;
+mod handshake_flow;
 pub mod pem;
 mod protocol;
 mod server_config;

@@ -207,6 +207,7 @@ impl<P: Protocol> Protocol for TlsProtocol<P> {
         if session.lost.replace(true) {
             return;
         }
+        session.handshake_flow.stop();
         let reason = Self::translate(&session, reason);
         self.app.connection_lost(&transport, reason);
     }

@@ -19,11 +19,12 @@ use std::rc::{Rc, Weak};
 use gyre_core::Failure;
 use gyre_core::address::Address;
 use gyre_core::capability::{CapabilityRequest, NegotiatedAlpn, PeerCertificates, ServerName};
-use gyre_core::errors::TransportClosed;
+use gyre_core::errors::{ProducerAlreadyRegistered, TransportClosed};
 use gyre_core::producer::{Producer, WaterMarks};
 use gyre_core::transport::{ConnectionState, Transport, TransportBackend};
 
 use crate::error::{AlreadyTls, TlsHandshakeFailed, TlsProtocolError};
+use crate::handshake_flow::HandshakeFlow;
 use crate::starttls::{StartTls, StartTlsHandle};
 use crate::{TlsSession as TlsSessionCapability, TlsSessionInfo};
 
@@ -64,6 +65,8 @@ pub(crate) struct Session {
     /// Why the session failed (handshake, bad record), reported to
     /// `connection_lost` in place of the underlying transport's reason.
     pub(crate) failure: RefCell<Option<Failure>>,
+    /// Producers and buffered plaintext while the handshake runs.
+    pub(crate) handshake_flow: HandshakeFlow,
 }
 
 impl Session {
@@ -81,6 +84,7 @@ impl Session {
             aborted: Cell::new(false),
             lost: Cell::new(false),
             failure: RefCell::new(None),
+            handshake_flow: HandshakeFlow::default(),
         })
     }
 
@@ -91,6 +95,14 @@ impl Session {
 
     pub(crate) fn is_tls(&self) -> bool {
         matches!(*self.mode.borrow(), Mode::Tls(_))
+    }
+
+    /// Whether a TLS handshake is under way (and has not failed).
+    fn is_handshaking(&self) -> bool {
+        match &*self.mode.borrow() {
+            Mode::Plain => false,
+            Mode::Tls(connection) => connection.is_handshaking() && self.failure.borrow().is_none(),
+        }
     }
 
     /// Whether no more bytes should be processed: failed, aborted or gone.
@@ -148,6 +160,7 @@ impl Session {
     /// The handshake just completed: carries out a close asked for during it.
     pub(crate) fn handshake_completed(&self) {
         self.handshake_done.set(true);
+        self.handshake_flow.release(&self.inner);
         match self.pending_close.replace(PendingClose::None) {
             PendingClose::None => {}
             PendingClose::Lose => self.send_close(false),
@@ -231,6 +244,10 @@ impl TransportBackend for Session {
             return;
         }
         if let Mode::Tls(connection) = &mut *self.mode.borrow_mut() {
+            if connection.is_handshaking() {
+                self.handshake_flow
+                    .note_plaintext(bufs.iter().map(|buf| buf.len()).sum());
+            }
             let mut writer = connection.writer();
             for buf in bufs {
                 // The buffer limit is lifted, so rustls takes everything.
@@ -272,24 +289,36 @@ impl TransportBackend for Session {
     }
 
     /// Registered on the underlying transport: its buffer holds the
-    /// encrypted bytes, so its water marks regulate the producer.
+    /// encrypted bytes, so its water marks regulate the producer. During
+    /// the handshake it is held back instead (see `handshake_flow`).
     fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
         if self.lost.get() {
             return Err(Failure::new(TransportClosed::new()));
+        }
+        if self.handshake_flow.is_holding() {
+            return Err(Failure::new(ProducerAlreadyRegistered::new()));
+        }
+        if self.is_handshaking() {
+            return self.handshake_flow.hold(producer);
         }
         self.inner.register_producer(producer)
     }
 
     fn unregister_producer(&self) {
-        self.inner.unregister_producer();
+        if !self.handshake_flow.unregister() {
+            self.inner.unregister_producer();
+        }
     }
 
     fn set_water_marks(&self, marks: WaterMarks) {
+        self.handshake_flow.set_water_marks(marks);
         self.inner.set_water_marks(marks);
     }
 
+    /// Encrypted bytes waiting below, plus plaintext written during the
+    /// handshake that rustls keeps until it can encrypt it.
     fn buffered_len(&self) -> usize {
-        self.inner.buffered_len()
+        self.inner.buffered_len() + self.handshake_flow.plaintext()
     }
 
     fn state(&self) -> ConnectionState {

@@ -15,7 +15,7 @@ use gyre_tls::{
     AlreadyTls, TlsClientConfig, TlsHandshakeFailed, TlsProtocol, TlsProtocolError, TlsServerConfig,
     start_tls_client, start_tls_server,
 };
-use support::{Ca, Recorder, lost, trusting};
+use support::{Ca, Recorder, key_of, lost, trusting};
 
 fn tls_pair_seen(
     server_config: &TlsServerConfig,
@@ -40,10 +40,10 @@ fn sni_picks_the_certificate_for_the_name_asked_and_the_default_otherwise() {
     let wild = ca.server(&["*.wild.test"]);
     let fallback = ca.server(&["default.test"]);
     let config = TlsServerConfig::builder()
-        .certificate(fallback.chain.clone(), fallback.key())
-        .sni_certificate("alpha.test", alpha.chain.clone(), alpha.key())
-        .sni_certificate("beta.test", beta.chain.clone(), beta.key())
-        .sni_certificate("*.wild.test", wild.chain.clone(), wild.key())
+        .certificate(fallback.chain.clone(), key_of(&fallback))
+        .sni_certificate("alpha.test", alpha.chain.clone(), key_of(&alpha))
+        .sni_certificate("beta.test", beta.chain.clone(), key_of(&beta))
+        .sni_certificate("*.wild.test", wild.chain.clone(), key_of(&wild))
         .build()
         .unwrap();
     for (name, expected) in [
@@ -85,7 +85,7 @@ fn alpn_is_negotiated_and_a_mismatch_fails_the_handshake() {
     let ca = Ca::new("alpn CA");
     let issued = ca.server(&["localhost"]);
     let server_config = TlsServerConfig::builder()
-        .certificate(issued.chain.clone(), issued.key())
+        .certificate(issued.chain.clone(), key_of(&issued))
         .alpn(["h2", "http/1.1"])
         .build()
         .unwrap();
@@ -123,7 +123,7 @@ fn alpn_is_negotiated_and_a_mismatch_fails_the_handshake() {
 
 fn client_auth_config(ca: &Ca, client_ca: &Ca, required: bool) -> TlsServerConfig {
     let issued = ca.server(&["localhost"]);
-    let builder = TlsServerConfig::builder().certificate(issued.chain.clone(), issued.key());
+    let builder = TlsServerConfig::builder().certificate(issued.chain.clone(), key_of(&issued));
     let builder = if required {
         builder.require_client_certificates(vec![client_ca.der()])
     } else {
@@ -139,7 +139,7 @@ fn required_client_certificate_presented_is_readable_by_the_server_protocol() {
     let alice = client_ca.client("alice");
     let config = TlsClientConfig::builder()
         .ca_certificates(vec![ca.der()])
-        .client_certificate(alice.chain.clone(), alice.key())
+        .client_certificate(alice.chain.clone(), key_of(&alice))
         .build()
         .unwrap();
     let (server_seen, client_seen) =
@@ -158,7 +158,7 @@ fn required_client_certificate_missing_or_untrusted_fails() {
     let without = trusting(&ca);
     let untrusted = TlsClientConfig::builder()
         .ca_certificates(vec![ca.der()])
-        .client_certificate(mallory.chain.clone(), mallory.key())
+        .client_certificate(mallory.chain.clone(), key_of(&mallory))
         .build()
         .unwrap();
     for client in [without, untrusted] {
@@ -322,4 +322,87 @@ fn producer_on_the_tls_transport_follows_the_buffer_below() {
     pair.pump();
     assert!(lost(&server_seen).is::<ConnectionDone>());
     assert_eq!(*producer.events.borrow(), ["pause", "resume", "stop"]);
+}
+
+/// A pull producer that writes one chunk each time it is asked, three in
+/// all, then unregisters.
+struct Chunks {
+    transport: Transport,
+    asked: RefCell<usize>,
+}
+
+impl gyre_core::producer::PullProducer for Chunks {
+    fn resume_producing(&self) {
+        *self.asked.borrow_mut() += 1;
+        self.transport.write(b"chunk");
+        if *self.asked.borrow() == 3 {
+            self.transport.unregister_producer();
+        }
+    }
+    fn stop_producing(&self) {}
+}
+
+#[test]
+fn producers_registered_during_the_handshake_wait_for_it() {
+    let ca = Ca::new("handshake flow CA");
+    let (server_config, _) = support::localhost_server(&ca);
+    let (server, server_seen) = Recorder::new(b"");
+    let (client, client_seen) = Recorder::new(b"early");
+    let mut pair = connect_pair(
+        TlsProtocol::server(&server_config, server),
+        TlsProtocol::client(&trusting(&ca), "localhost", client).unwrap(),
+    );
+    // connection_made ran, the handshake has not: what the client wrote
+    // waits inside TLS and counts as buffered.
+    let client = client_seen.borrow().transport.clone().unwrap();
+    assert!(client.buffered_len() >= b"early".len());
+    let push = Rc::new(Pausable::default());
+    client.register_producer(Producer::Push(push.clone())).unwrap();
+    assert_eq!(*push.events.borrow(), ["pause"], "paused until records can flow");
+    let second = client.register_producer(Producer::Push(Rc::new(Pausable::default())));
+    assert!(
+        second
+            .unwrap_err()
+            .is::<gyre_core::errors::ProducerAlreadyRegistered>()
+    );
+    pair.pump();
+    assert_eq!(*push.events.borrow(), ["pause", "resume"]);
+    client.unregister_producer();
+
+    // A pull producer is asked for nothing before the handshake.
+    let (server, pulled_seen) = Recorder::new(b"");
+    let (client_protocol, pull_seen) = Recorder::new(b"");
+    let mut pair = connect_pair(
+        TlsProtocol::server(&server_config, server),
+        TlsProtocol::client(&trusting(&ca), "localhost", client_protocol).unwrap(),
+    );
+    let client = pull_seen.borrow().transport.clone().unwrap();
+    let pull = Rc::new(Chunks {
+        transport: client.clone(),
+        asked: RefCell::new(0),
+    });
+    client.register_producer(Producer::Pull(pull.clone())).unwrap();
+    assert_eq!(*pull.asked.borrow(), 0);
+    pair.pump();
+    assert_eq!(*pull.asked.borrow(), 3, "asked once the handshake completed");
+    assert_eq!(pulled_seen.borrow().data, b"chunkchunkchunk");
+    assert_eq!(server_seen.borrow().data, b"early");
+}
+
+#[test]
+fn a_producer_held_for_the_handshake_is_stopped_when_the_connection_ends_first() {
+    let ca = Ca::new("handshake stop CA");
+    let (server_config, _) = support::localhost_server(&ca);
+    let (server, _) = Recorder::new(b"");
+    let (client, client_seen) = Recorder::new(b"");
+    let mut pair = connect_pair(
+        TlsProtocol::server(&server_config, server),
+        TlsProtocol::client(&trusting(&ca), "localhost", client).unwrap(),
+    );
+    let client = client_seen.borrow().transport.clone().unwrap();
+    let push = Rc::new(Pausable::default());
+    client.register_producer(Producer::Push(push.clone())).unwrap();
+    client.abort_connection();
+    pair.pump();
+    assert_eq!(*push.events.borrow(), ["pause", "stop"]);
 }
