@@ -6,20 +6,37 @@
 //! systemd-socket-activate -l 127.0.0.1:8007 target/debug/examples/endpoint_echo --listen systemd:domain=INET:index=0
 //! ```
 //!
-//! Prints `listening on ADDRESS` once ready; Ctrl-C stops it.
+//! Prints `listening on ADDRESS` once ready; Ctrl-C stops it. With
+//! `stdio:` the one connection is standard input and output, so the line
+//! goes to standard error instead and the program ends with the
+//! connection, as an inetd service does:
+//!
+//! ```text
+//! socat TCP-LISTEN:8007,bind=127.0.0.1,reuseaddr,fork EXEC:"target/debug/examples/endpoint_echo --listen stdio\:"
+//! ```
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gyre_core::{Address, Protocol, SharedFactory, Transport, protocol_factory};
+use gyre_core::{Address, Failure, Protocol, SharedFactory, Transport, protocol_factory};
 use gyre_endpoints::EndpointRegistry;
 use gyre_reactor::Reactor;
 
-struct Echo;
+/// Echoes; with `stop_with` set (the `stdio:` case), stops the reactor
+/// when its connection ends.
+struct Echo {
+    stop_with: Option<Reactor>,
+}
 
 impl Protocol for Echo {
     fn data_received(&mut self, transport: &Transport, data: &[u8]) {
         transport.write(data);
+    }
+
+    fn connection_lost(&mut self, _transport: &Transport, _reason: Failure) {
+        if let Some(reactor) = &self.stop_with {
+            let _ = reactor.stop();
+        }
     }
 }
 
@@ -34,10 +51,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .server_from_string(&reactor, &description)
         .map_err(|error| error.to_string())?;
     let failed: Rc<RefCell<Option<String>>> = Rc::default();
-    let listening = endpoint.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo)));
+    let one_connection = description
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("stdio:");
+    let stop_with = one_connection.then(|| reactor.clone());
+    let listening = endpoint.listen(SharedFactory::new(protocol_factory(move |_: &Address| Echo {
+        stop_with: stop_with.clone(),
+    })));
     let record = failed.clone();
     let stopper = reactor.clone();
     drop(listening.then(move |result| match result {
+        Ok(port) if one_connection => eprintln!("listening on {}", port.host()),
         Ok(port) => println!("listening on {}", port.host()),
         Err(failure) => {
             *record.borrow_mut() = Some(failure.to_string());

@@ -29,14 +29,24 @@
 //! | `tcp6:PORT[:interface=IP6][:backlog=N]` | TCP over IPv6 (default `::`) |
 //! | `unix:PATH[:mode=660][:lockfile=1][:backlog=N]` | Unix socket; `@name` is a Linux abstract name |
 //! | `ssl:PORT:privateKey=KEY[:certKey=CERT][:extraCertChain=PEM]` | TLS over TCP (`certKey` defaults to `privateKey`) |
+//! | `ssl:...[:alpn=h2,http/1.1][:clientCA=CA.pem[:requireClientCert=1]]` | ALPN; client certificates verified against `clientCA` (optional unless required) |
 //! | `systemd:domain=INET\|INET6\|UNIX:index=N` | the Nth socket passed by systemd (`LISTEN_FDS`) |
 //! | `stdio:` | one connection over stdin/stdout |
 //!
 //! | client | meaning |
 //! |---|---|
 //! | `tcp:host=H:port=P[:timeout=S][:bindAddress=IP]` (or `tcp:H:P`) | resolve `H`, happy eyeballs over its addresses |
-//! | `tls:H:P[:trustRoots=CA.pem][:certificate=PEM][:privateKey=PEM]` | TLS to `H` (SNI and verification against `H`) |
+//! | `tls:H:P[:trustRoots=CA.pem][:certificate=PEM][:privateKey=PEM]` | TLS to `H` (SNI and verification against `H`; default roots: Mozilla's, compiled in) |
+//! | `tls:...[:systemRoots=1][:serverName=NAME][:alpn=P1,P2]` | trust the OS store; verify and send `NAME` instead of `H`; offer ALPN protocols |
+//! | `tls:...:dangerousSkipVerification=1` | no verification at all (tests only; conflicts with the trust options) |
 //! | `unix:path=P[:timeout=S]` (or `unix:P`) | Unix socket |
+//!
+//! A `tls:` connection Deferred fires when the TCP connection is made and
+//! the wrapped protocol's `connection_made` runs at once, as with
+//! Twisted's `wrapClientTLS`: it may write straight away (the bytes wait
+//! for the handshake, counted in `buffered_len`, and producers registered
+//! meanwhile are held paused). A failed handshake then ends the
+//! connection with `TlsHandshakeFailed` in `connection_lost`.
 //!
 //! ## Example
 //!
@@ -102,6 +112,7 @@ pub mod stdio;
 pub mod systemd;
 pub mod tcp;
 pub mod tls;
+pub mod tls_spec;
 pub mod unix;
 
 pub use backoff::{Backoff, Jitter};

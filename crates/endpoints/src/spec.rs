@@ -12,6 +12,7 @@ use gyre_core::address::UnixAddress;
 use crate::args::Arguments;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::grammar::{Description, Token};
+pub use crate::tls_spec::{SslServerSpec, TlsClientSpec, TlsTrust};
 
 /// Twisted's default listen queue length.
 pub const DEFAULT_BACKLOG: u32 = 50;
@@ -114,41 +115,6 @@ impl UnixServerSpec {
     }
 }
 
-/// `ssl:PORT:privateKey=KEY[:certKey=CERT][:extraCertChain=CHAIN][:interface=IP][:backlog=N]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SslServerSpec {
-    /// The TCP part.
-    pub tcp: TcpServerSpec,
-    /// PEM file with the private key.
-    pub private_key: PathBuf,
-    /// PEM file with the certificate chain (defaults to `privateKey`, as in
-    /// Twisted, for files holding both).
-    pub cert_key: PathBuf,
-    /// PEM file with more chain certificates to send.
-    pub extra_cert_chain: Option<PathBuf>,
-}
-
-impl SslServerSpec {
-    /// Parses the arguments of `ssl:`.
-    pub fn parse(args: &mut Arguments<'_>) -> Result<Self, ParseError> {
-        // ssl:PORT:interface=::1 is fine: the family follows the interface.
-        let tcp = TcpServerSpec::parse(args, None)?;
-        let end = args.description().source.len();
-        let private_key = args.path("privateKey")?.ok_or_else(|| {
-            args.description()
-                .error(ParseErrorKind::MissingArgument("privateKey"), end)
-        })?;
-        let cert_key = args.path("certKey")?.unwrap_or_else(|| private_key.clone());
-        let extra_cert_chain = args.path("extraCertChain")?;
-        Ok(SslServerSpec {
-            tcp,
-            private_key,
-            cert_key,
-            extra_cert_chain,
-        })
-    }
-}
-
 /// The socket family named by `systemd:domain=...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemdDomain {
@@ -220,41 +186,6 @@ impl TcpClientSpec {
             port,
             timeout,
             bind_address,
-        })
-    }
-}
-
-/// `tls:H:P[:trustRoots=CA.pem][:certificate=CERT.pem][:privateKey=KEY.pem]` plus the `tcp:` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsClientSpec {
-    /// Where to connect; `host` is also the name verified and sent as SNI.
-    pub tcp: TcpClientSpec,
-    /// PEM bundle of trusted CAs (default: the webpki roots).
-    pub trust_roots: Option<PathBuf>,
-    /// PEM client certificate chain to present.
-    pub certificate: Option<PathBuf>,
-    /// PEM key for `certificate` (defaults to the certificate file).
-    pub private_key: Option<PathBuf>,
-}
-
-impl TlsClientSpec {
-    /// Parses the arguments of `tls:`.
-    pub fn parse(args: &mut Arguments<'_>) -> Result<Self, ParseError> {
-        let tcp = TcpClientSpec::parse(args)?;
-        let trust_roots = args.path("trustRoots")?;
-        let certificate = args.path("certificate")?;
-        let private_key = args.path("privateKey")?;
-        if private_key.is_some() && certificate.is_none() {
-            let token = args.keyword("privateKey").map_or(0, |t| t.start);
-            return Err(args
-                .description()
-                .error(ParseErrorKind::MissingArgument("certificate"), token));
-        }
-        Ok(TlsClientSpec {
-            tcp,
-            trust_roots,
-            certificate,
-            private_key,
         })
     }
 }

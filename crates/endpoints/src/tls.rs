@@ -16,10 +16,10 @@ use gyre_tls::{TlsClientConfig, TlsServerConfig, wrap_client_protocol, wrap_serv
 use crate::endpoint::{ClientEndpoint, ServerEndpoint};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::grammar::Description;
-use crate::hostname::HostnameEndpoint;
+use crate::hostname::{HostnameEndpoint, ascii_host};
 use crate::resolver::HostResolver;
-use crate::spec::{SslServerSpec, TlsClientSpec};
 use crate::tcp::TcpServerEndpoint;
+use crate::tls_spec::{SslServerSpec, TlsClientSpec, TlsTrust};
 
 /// Serves TLS on another server endpoint (Twisted's `ssl:`).
 pub struct TlsServerEndpoint {
@@ -50,10 +50,21 @@ pub fn tls_hostname_endpoint(
     port: u16,
     config: TlsClientConfig,
 ) -> HostnameEndpoint<Reactor> {
-    let name = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let name = verified_name(host);
     HostnameEndpoint::new(reactor.clone(), resolver, host, port).wrap_protocol(Rc::new(move |protocol| {
         wrap_client_protocol(config.clone(), &name, protocol)
     }))
+}
+
+/// The name a TLS client verifies and sends by SNI for `host`: an IP
+/// literal as it is, a host name in its ASCII (IDNA) form, as it appears in
+/// certificates. A name IDNA refuses is left for the TLS check to reject.
+fn verified_name(host: &str) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return host.to_owned();
+    }
+    ascii_host(host).unwrap_or_else(|_| host.to_owned())
 }
 
 /// A file named by `key` could not be used.
@@ -83,6 +94,17 @@ pub(crate) fn ssl_server(
             .map_err(|failure| unusable(description, "extraCertChain", failure))?;
         builder = builder.extra_chain_certificates(certificates);
     }
+    if !spec.alpn.is_empty() {
+        builder = builder.alpn(&spec.alpn);
+    }
+    if let Some(ca) = &spec.client_ca {
+        builder = if spec.require_client_cert {
+            builder.require_client_certificates_from(ca)
+        } else {
+            builder.optional_client_certificates_from(ca)
+        }
+        .map_err(|failure| unusable(description, "clientCA", failure))?;
+    }
     let config = builder
         .build()
         .map_err(|failure| unusable(description, "privateKey", failure))?;
@@ -97,10 +119,16 @@ pub(crate) fn tls_client(
     spec: TlsClientSpec,
 ) -> Result<Rc<dyn ClientEndpoint>, ParseError> {
     let mut builder = TlsClientConfig::builder();
-    if let Some(roots) = &spec.trust_roots {
-        builder = builder
+    builder = match &spec.trust {
+        TlsTrust::WebpkiRoots => builder.webpki_roots(),
+        TlsTrust::SystemRoots => builder.system_roots(),
+        TlsTrust::CaFile(roots) => builder
             .ca_file(roots)
-            .map_err(|failure| unusable(description, "trustRoots", failure))?;
+            .map_err(|failure| unusable(description, "trustRoots", failure))?,
+        TlsTrust::DangerousSkipVerification => builder.dangerous().skip_verification(),
+    };
+    if !spec.alpn.is_empty() {
+        builder = builder.alpn(&spec.alpn);
     }
     if let Some(certificate) = &spec.certificate {
         let key: &Path = spec.private_key.as_deref().unwrap_or(certificate);
@@ -108,21 +136,32 @@ pub(crate) fn tls_client(
             .client_certificate_pem_files(certificate, key)
             .map_err(|failure| unusable(description, "certificate", failure))?;
     }
+    let trust_key = match spec.trust {
+        TlsTrust::SystemRoots => "systemRoots",
+        _ => "trustRoots",
+    };
     let config = builder
         .build()
-        .map_err(|failure| unusable(description, "trustRoots", failure))?;
-    gyre_tls::server_name(spec.tcp.host.trim_start_matches('[').trim_end_matches(']')).map_err(|_| {
-        let host = description.args.first().map_or(0, |t| t.start);
+        .map_err(|failure| unusable(description, trust_key, failure))?;
+    let name = verified_name(spec.verified_name());
+    gyre_tls::server_name(&name).map_err(|_| {
+        let (argument, at) = match description.kwargs.iter().find(|(k, _)| k.value == "serverName") {
+            Some((_, value)) => ("serverName", value.start),
+            None => ("host", description.args.first().map_or(0, |t| t.start)),
+        };
         description.error(
             ParseErrorKind::InvalidValue {
-                argument: "host".into(),
-                value: spec.tcp.host.clone(),
+                argument: argument.into(),
+                value: name.clone(),
                 expected: "a DNS name or IP address to verify",
             },
-            host,
+            at,
         )
     })?;
-    let endpoint = tls_hostname_endpoint(reactor, resolver, &spec.tcp.host, spec.tcp.port, config)
+    let endpoint = HostnameEndpoint::new(reactor.clone(), resolver, &spec.tcp.host, spec.tcp.port)
+        .wrap_protocol(Rc::new(move |protocol| {
+            wrap_client_protocol(config.clone(), &name, protocol)
+        }))
         .timeout(spec.tcp.timeout)
         .bind_address(spec.tcp.bind_address);
     Ok(Rc::new(endpoint))

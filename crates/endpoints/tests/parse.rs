@@ -7,7 +7,7 @@ use std::time::Duration;
 use gyre_core::address::UnixAddress;
 use gyre_endpoints::spec::{
     ClientSpec, ServerSpec, SslServerSpec, SystemdDomain, SystemdSpec, TcpClientSpec, TcpServerSpec,
-    TlsClientSpec, UnixClientSpec, UnixServerSpec,
+    TlsClientSpec, TlsTrust, UnixClientSpec, UnixServerSpec,
 };
 use gyre_endpoints::{Description, ParseErrorKind};
 
@@ -160,6 +160,24 @@ fn server_prefixes() {
             private_key: PathBuf::from("key.pem"),
             cert_key: PathBuf::from("cert.pem"),
             extra_cert_chain: Some(PathBuf::from("chain.pem")),
+            alpn: Vec::new(),
+            client_ca: None,
+            require_client_cert: false,
+        })
+    );
+    assert_eq!(
+        server("ssl:8443:privateKey=both.pem:alpn=h2,http/1.1:clientCA=ca.pem:requireClientCert=yes"),
+        ServerSpec::Ssl(SslServerSpec {
+            tcp: TcpServerSpec {
+                address: addr("0.0.0.0:8443"),
+                backlog: 50
+            },
+            private_key: PathBuf::from("both.pem"),
+            cert_key: PathBuf::from("both.pem"),
+            extra_cert_chain: None,
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            client_ca: Some(PathBuf::from("ca.pem")),
+            require_client_cert: true,
         })
     );
     assert_eq!(
@@ -220,6 +238,14 @@ fn server_errors_point_at_the_wrong_argument() {
         (ParseErrorKind::MissingArgument("privateKey"), 7)
     );
     assert_eq!(
+        server_error("ssl:443:privateKey=k:requireClientCert=1"),
+        (ParseErrorKind::MissingArgument("clientCA"), 39)
+    );
+    assert!(matches!(
+        server_error("ssl:443:privateKey=k:alpn=h2,,x").0,
+        ParseErrorKind::InvalidValue { argument, .. } if argument == "alpn"
+    ));
+    assert_eq!(
         server_error("stdio:x"),
         (ParseErrorKind::UnexpectedArgument("x".into()), 6)
     );
@@ -257,11 +283,48 @@ fn client_prefixes() {
         client("tls:example.com:443:trustRoots=ca.pem:certificate=me.pem"),
         ClientSpec::Tls(TlsClientSpec {
             tcp: TcpClientSpec { port: 443, ..tcp },
-            trust_roots: Some("ca.pem".into()),
+            trust: TlsTrust::CaFile("ca.pem".into()),
+            server_name: None,
+            alpn: Vec::new(),
             certificate: Some("me.pem".into()),
             private_key: None,
         })
     );
+    let Ok(ClientSpec::Tls(tls)) =
+        ClientSpec::parse(&Description::parse("tls:example.com:443").unwrap()).map(Option::unwrap)
+    else {
+        panic!("tls: is built in");
+    };
+    assert_eq!(
+        (&tls.trust, tls.verified_name()),
+        (&TlsTrust::WebpkiRoots, "example.com")
+    );
+    for (input, trust, name, alpn) in [
+        ("tls:h:1:systemRoots=1", TlsTrust::SystemRoots, "h", vec![]),
+        (
+            "tls:h:1:dangerousSkipVerification=true",
+            TlsTrust::DangerousSkipVerification,
+            "h",
+            vec![],
+        ),
+        (
+            r"tls:\:\:1:1:serverName=localhost:alpn=x",
+            TlsTrust::WebpkiRoots,
+            "localhost",
+            vec!["x"],
+        ),
+        (r"tls:\:\:1:1", TlsTrust::WebpkiRoots, "::1", vec![]),
+    ] {
+        let Some(ClientSpec::Tls(tls)) = ClientSpec::parse(&Description::parse(input).unwrap()).unwrap()
+        else {
+            panic!("{input}");
+        };
+        assert_eq!(
+            (&tls.trust, tls.verified_name(), &tls.alpn),
+            (&trust, name, &alpn.iter().map(|s| s.to_string()).collect()),
+            "{input}"
+        );
+    }
     assert_eq!(
         client("unix:path=/run/app.sock:timeout=1"),
         ClientSpec::Unix(UnixClientSpec {
@@ -271,6 +334,21 @@ fn client_prefixes() {
     );
     let error = ClientSpec::parse(&Description::parse("tcp:host=h:port=1:timeout=-3").unwrap()).unwrap_err();
     assert!(matches!(error.kind(), ParseErrorKind::InvalidValue { argument, .. } if argument == "timeout"));
+    for (input, argument) in [
+        (
+            "tls:h:1:trustRoots=ca.pem:dangerousSkipVerification=1",
+            "dangerousSkipVerification",
+        ),
+        ("tls:h:1:systemRoots=1:trustRoots=ca.pem", "systemRoots"),
+        ("tls:h:1:serverName=", "serverName"),
+        ("tls:h:1:alpn=", "alpn"),
+    ] {
+        let error = ClientSpec::parse(&Description::parse(input).unwrap()).unwrap_err();
+        assert!(
+            matches!(error.kind(), ParseErrorKind::InvalidValue { argument: a, .. } if a == argument),
+            "{input}: {error}"
+        );
+    }
     let error = ClientSpec::parse(&Description::parse("tcp:host=:port=1").unwrap()).unwrap_err();
     assert!(matches!(error.kind(), ParseErrorKind::InvalidValue { argument, .. } if argument == "host"));
 }

@@ -17,6 +17,8 @@ const SEEDS: &[&str] = &[
     "tcp:host=example.com:port=80:timeout=3:bindAddress=127.0.0.1",
     "tls:bücher.example:443:trustRoots=ca.pem:certificate=me.pem",
     r"unix:path=C\:\\x:timeout=0.5",
+    "tls:h:1:systemRoots=1:alpn=h2,http/1.1:serverName=x.example",
+    "ssl:0:privateKey=k:alpn=h2:clientCA=ca.pem:requireClientCert=1",
 ];
 
 const PIECES: &[&str] = &[

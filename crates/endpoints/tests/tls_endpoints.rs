@@ -7,9 +7,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use gyre_core::{Address, Deferred, Protocol, SharedFactory, Transport, protocol_factory};
-use gyre_endpoints::{EndpointRegistry, ParseErrorKind, connect_protocol};
+use std::rc::Rc;
+
+use gyre_endpoints::{
+    EndpointRegistry, ParseErrorKind, StaticResolver, connect_protocol, tls_hostname_endpoint,
+};
 use gyre_reactor::Reactor;
 use gyre_testing::success_result_of;
+use gyre_tls::TlsClientConfig;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -158,6 +163,45 @@ fn openssl_s_client_talks_to_an_ssl_server() {
     });
     let echoed = reactor.run_until(run.add_timeout(&reactor, LIMIT)).unwrap();
     assert_eq!(String::from_utf8_lossy(&echoed), "ping from openssl\n");
+    reactor.close();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_internationalised_host_name_is_verified_in_its_ascii_form() {
+    // Certificates carry the punycode form of a name; a `tls:` endpoint
+    // given the Unicode form must send and verify that form.
+    let dir = std::env::temp_dir().join(format!("gyre-endpoints-idna-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["xn--bcher-kva.example".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let reactor = Reactor::new().unwrap();
+    let server = EndpointRegistry::default()
+        .server_from_string(
+            &reactor,
+            &format!(
+                "ssl:0:interface=127.0.0.1:privateKey={}:certKey={}",
+                dir.join("key.pem").display(),
+                dir.join("cert.pem").display()
+            ),
+        )
+        .unwrap();
+    let port = success_result_of(server.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo))));
+    let number = port.host().port().unwrap();
+    let resolver = StaticResolver::new().with("xn--bcher-kva.example", &["127.0.0.1".parse().unwrap()]);
+    let config = TlsClientConfig::builder()
+        .ca_file(&dir.join("cert.pem"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let client = tls_hostname_endpoint(&reactor, Rc::new(resolver), "bücher.example", number, config);
+    let (echo, resolver) = Deferred::new();
+    let heard = connect_protocol(&client, Greeter(Some(resolver))).and_then(move |_| echo);
+    assert_eq!(
+        reactor.run_until(heard.add_timeout(&reactor, LIMIT)).unwrap(),
+        b"over tls"
+    );
     reactor.close();
     std::fs::remove_dir_all(&dir).unwrap();
 }
