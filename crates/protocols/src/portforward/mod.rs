@@ -1,0 +1,1 @@
+//! (portforward: being written)

@@ -1,0 +1,1 @@
+//! (socks: being written)
