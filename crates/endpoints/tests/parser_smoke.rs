@@ -5,6 +5,7 @@
 
 use gyre_endpoints::Description;
 use gyre_endpoints::spec::{ClientSpec, ServerSpec};
+use gyre_testing::fuzz_smoke::run_smoke;
 
 const SEEDS: &[&str] = &[
     "tcp:8080:interface=127.0.0.1:backlog=10",
@@ -25,46 +26,6 @@ const PIECES: &[&str] = &[
     ":", "=", "\\", "\\:", "tcp", "port", "80", "-1", "999999", "@", "é", "\0", "::1", "1e309",
 ];
 
-/// splitmix64: the test's own deterministic source of choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn mutate(rng: &mut Rng, input: &str) -> String {
-    let mut chars: Vec<char> = input.chars().collect();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(chars.len() + 1);
-        match rng.below(4) {
-            0 if at < chars.len() => {
-                chars.remove(at);
-            }
-            1 => chars
-                .splice(at..at, PIECES[rng.below(PIECES.len())].chars())
-                .for_each(drop),
-            2 if at < chars.len() => chars[at] = char::from_u32(rng.next() as u32 % 0x250).unwrap_or('?'),
-            _ => chars.insert(at, [':', '=', '\\'][rng.below(3)]),
-        }
-    }
-    chars.into_iter().collect()
-}
-
-fn random(rng: &mut Rng) -> String {
-    (0..rng.below(12))
-        .map(|_| PIECES[rng.below(PIECES.len())])
-        .collect()
-}
-
 /// What the fuzz target checks for one input; returns whether it parsed.
 fn check(input: &str) -> bool {
     let Ok(description) = Description::parse(input) else {
@@ -80,19 +41,14 @@ fn check(input: &str) -> bool {
 
 #[test]
 fn thousands_of_inputs_never_panic_and_round_trip() {
-    let mut rng = Rng(0x6779_7265);
-    let mut parsed = 0;
-    let mut total = 0;
-    for round in 0..4000 {
-        let input = if round % 4 == 0 {
-            random(&mut rng)
-        } else {
-            let seed = SEEDS[rng.below(SEEDS.len())];
-            mutate(&mut rng, seed)
-        };
+    let seeds: Vec<&[u8]> = SEEDS.iter().map(|seed| seed.as_bytes()).collect();
+    let pieces: Vec<&[u8]> = PIECES.iter().map(|piece| piece.as_bytes()).collect();
+    let (mut parsed, mut total) = (0, 0);
+    run_smoke(0x6779_7265, 4000, &seeds, &pieces, |input| {
+        // Descriptions are text: mutations that break UTF-8 become U+FFFD.
         total += 1;
-        parsed += usize::from(check(&input));
-    }
+        parsed += usize::from(check(&String::from_utf8_lossy(input)));
+    });
     for seed in SEEDS {
         assert!(check(seed), "{seed}");
     }
