@@ -173,6 +173,10 @@ impl HeaderParser {
                                 limit: self.max_v2,
                             });
                         }
+                        if total == V2_FIXED_LEN {
+                            let header = std::mem::take(&mut self.buf);
+                            return self.complete(parse_v2(&header), at);
+                        }
                         self.state = State::V2Body { total };
                     }
                 }

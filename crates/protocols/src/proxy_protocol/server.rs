@@ -236,7 +236,7 @@ impl Protocol for ProxyProtocolServer {
             Stage::Running(mut wrapped) => wrapped.connection_lost(below, reason),
             Stage::Header if !self.settled.get() => {
                 self.settle();
-                tracing::debug!(target: PROXY_TARGET, peer = %below.peer(), "closed before a complete PROXY header: {reason}");
+                self.options.reject(&below.peer(), &ProxyHeaderError::ClosedBeforeHeader);
             }
             _ => self.settle(),
         }
