@@ -26,9 +26,8 @@ pub type ServerParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn Serve
 /// receives its own description (its prefix and the keyword arguments
 /// written before the inner description) and the inner endpoint, already
 /// built from the rest of the string by the same registry.
-pub type ServerWrapper = Rc<
-    dyn Fn(&Reactor, &Description, Rc<dyn ServerEndpoint>) -> Result<Rc<dyn ServerEndpoint>, ParseError>,
->;
+pub type ServerWrapper =
+    Rc<dyn Fn(&Reactor, &Description, Rc<dyn ServerEndpoint>) -> Result<Rc<dyn ServerEndpoint>, ParseError>>;
 /// Builds a client endpoint from a parsed description.
 pub type ClientParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn ClientEndpoint>, ParseError>>;
 
@@ -83,7 +82,11 @@ impl EndpointRegistry {
     pub fn register_server_wrapper(
         &mut self,
         prefix: &str,
-        wrapper: impl Fn(&Reactor, &Description, Rc<dyn ServerEndpoint>) -> Result<Rc<dyn ServerEndpoint>, ParseError>
+        wrapper: impl Fn(
+            &Reactor,
+            &Description,
+            Rc<dyn ServerEndpoint>,
+        ) -> Result<Rc<dyn ServerEndpoint>, ParseError>
         + 'static,
     ) {
         self.servers.remove(&prefix.to_ascii_lowercase());
@@ -107,7 +110,10 @@ impl EndpointRegistry {
         description: &str,
     ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
         let parsed = Description::parse(description)?;
-        if let Some(wrapper) = self.server_wrappers.get(&parsed.prefix.value.to_ascii_lowercase()) {
+        if let Some(wrapper) = self
+            .server_wrappers
+            .get(&parsed.prefix.value.to_ascii_lowercase())
+        {
             return self.wrapped_server(reactor, &parsed, wrapper);
         }
         let parser = self

@@ -34,7 +34,8 @@ use gyre_protocols::inetd::{Quote, Service, WallClock};
 use gyre_protocols::proxy_protocol::register_haproxy;
 use gyre_reactor::Reactor;
 
-const USAGE: &str = "usage: inetd_services [--SERVICE ENDPOINT] [--SERVICE-udp udp:PORT[:interface=IP]] [--quote TEXT]
+const USAGE: &str =
+    "usage: inetd_services [--SERVICE ENDPOINT] [--SERVICE-udp udp:PORT[:interface=IP]] [--quote TEXT]
 SERVICE: echo discard chargen qotd daytime time";
 
 struct Options {
@@ -59,7 +60,9 @@ fn parse_args() -> Result<Options, String> {
             options.quote = Quote::new(value()?).map_err(|e| e.to_string())?;
             continue;
         }
-        let name = flag.strip_prefix("--").ok_or_else(|| format!("unexpected argument {flag}"))?;
+        let name = flag
+            .strip_prefix("--")
+            .ok_or_else(|| format!("unexpected argument {flag}"))?;
         let (name, udp) = match name.strip_suffix("-udp") {
             Some(name) => (name, true),
             None => (name, false),
@@ -133,7 +136,13 @@ fn main() -> ExitCode {
         let listened = outcome.borrow_mut().take();
         match listened {
             Some(Ok(port)) => {
-                println!("{} tcp {}", service.name(), port.host().socket_addr().map_or_else(|| port.host().to_string(), |a| a.to_string()));
+                println!(
+                    "{} tcp {}",
+                    service.name(),
+                    port.host()
+                        .socket_addr()
+                        .map_or_else(|| port.host().to_string(), |a| a.to_string())
+                );
                 ports.push(port);
             }
             Some(Err(failure)) => {
@@ -141,11 +150,17 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             None => {
-                eprintln!("inetd_services: {} over TCP: the endpoint did not listen at once", service.name());
+                eprintln!(
+                    "inetd_services: {} over TCP: the endpoint did not listen at once",
+                    service.name()
+                );
                 return ExitCode::FAILURE;
             }
         }
-        let udp = options.udp.get(&service).map_or("udp:0:interface=127.0.0.1", String::as_str);
+        let udp = options
+            .udp
+            .get(&service)
+            .map_or("udp:0:interface=127.0.0.1", String::as_str);
         let address = match udp_address(udp) {
             Ok(address) => address,
             Err(message) => {
@@ -155,7 +170,11 @@ fn main() -> ExitCode {
         };
         match reactor.listen_udp(address, service.udp_protocol(&clock, &options.quote)) {
             Ok(socket) => {
-                println!("{} udp {}", service.name(), socket.host().socket_addr().expect("an IP socket"));
+                println!(
+                    "{} udp {}",
+                    service.name(),
+                    socket.host().socket_addr().expect("an IP socket")
+                );
                 sockets.push(socket);
             }
             Err(failure) => {

@@ -53,12 +53,23 @@ fn check(input: &[u8]) -> bool {
 }
 
 fn v2_seeds() -> Vec<Vec<u8>> {
-    let tcp4 = ProxyHeader::tcp(Version::V2, "192.168.0.1:56324".parse().unwrap(), "192.168.0.11:443".parse().unwrap());
-    let mut tlvs = ProxyHeader::tcp(Version::V2, "[2001:db8::1]:1".parse().unwrap(), "[::1]:2".parse().unwrap());
+    let tcp4 = ProxyHeader::tcp(
+        Version::V2,
+        "192.168.0.1:56324".parse().unwrap(),
+        "192.168.0.11:443".parse().unwrap(),
+    );
+    let mut tlvs = ProxyHeader::tcp(
+        Version::V2,
+        "[2001:db8::1]:1".parse().unwrap(),
+        "[::1]:2".parse().unwrap(),
+    );
     tlvs.tlvs = vec![
         Tlv::new(tlv::ALPN, "h2"),
         Tlv::new(tlv::AUTHORITY, "example.com"),
-        Tlv::new(tlv::SSL, [&[1u8, 0, 0, 0, 0][..], &[tlv::SSL_VERSION, 0, 7], b"TLSv1.3"].concat()),
+        Tlv::new(
+            tlv::SSL,
+            [&[1u8, 0, 0, 0, 0][..], &[tlv::SSL_VERSION, 0, 7], b"TLSv1.3"].concat(),
+        ),
         Tlv::new(tlv::UNIQUE_ID, "id"),
     ];
     let mut checked = tcp4.clone();
@@ -88,8 +99,8 @@ fn proxy_v1_smoke() {
         worst.as_bytes(),
     ];
     let pieces: &[&[u8]] = &[
-        b"PROXY ", b"TCP4 ", b"TCP6 ", b"UNKNOWN", b" ", b"\r\n", b"\r", b"\n", b"1.2.3.4", b"::1", b"255", b"0", b"65535",
-        b"65536", b"01", b":", b".", b"\0", b"\xff",
+        b"PROXY ", b"TCP4 ", b"TCP6 ", b"UNKNOWN", b" ", b"\r\n", b"\r", b"\n", b"1.2.3.4", b"::1", b"255",
+        b"0", b"65535", b"65536", b"01", b":", b".", b"\0", b"\xff",
     ];
     let mut parsed = 0;
     run_smoke(0x5052_4f58_5931, 20_000, &seeds, pieces, |input| {
@@ -105,8 +116,22 @@ fn proxy_v2_smoke() {
     let seeds = v2_seeds();
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let pieces: &[&[u8]] = &[
-        &V2_SIGNATURE, &[0x21], &[0x20], &[0x11], &[0x21], &[0x31], &[0x00], &[0, 12], &[0, 36], &[0xff, 0xff], &[0, 0],
-        &[tlv::CRC32C, 0, 4], &[tlv::SSL, 0, 5, 1, 0, 0, 0, 0], &[tlv::ALPN, 0, 2, b'h', b'2'], &[0; 12], &[0; 4],
+        &V2_SIGNATURE,
+        &[0x21],
+        &[0x20],
+        &[0x11],
+        &[0x21],
+        &[0x31],
+        &[0x00],
+        &[0, 12],
+        &[0, 36],
+        &[0xff, 0xff],
+        &[0, 0],
+        &[tlv::CRC32C, 0, 4],
+        &[tlv::SSL, 0, 5, 1, 0, 0, 0, 0],
+        &[tlv::ALPN, 0, 2, b'h', b'2'],
+        &[0; 12],
+        &[0; 4],
     ];
     let mut parsed = 0;
     run_smoke(0x5052_4f58_5932, 20_000, &seeds, pieces, |input| {

@@ -54,7 +54,9 @@ impl Services {
                 break;
             }
             let mut fields = line.split(' ');
-            let (Some(service), Some(transport), Some(address)) = (fields.next(), fields.next(), fields.next()) else {
+            let (Some(service), Some(transport), Some(address)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
                 panic!("unexpected line {line:?}");
             };
             addresses.insert(format!("{service} {transport}"), address.parse().unwrap());
@@ -88,7 +90,11 @@ fn socat(args: &[String], input: &[u8]) -> Vec<u8> {
     let writer = std::thread::spawn(move || drop(stdin.write_all(&input)));
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    assert!(output.status.success(), "socat {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "socat {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output.stdout
 }
 
@@ -113,7 +119,11 @@ fn python(script: &str, address: SocketAddr) {
 fn assert_recent_daytime(answer: &[u8]) {
     let now = SystemTime::now();
     let recent = (0..60).any(|back| daytime_line(now - Duration::from_secs(back)).as_bytes() == answer);
-    assert!(recent, "{:?} is not the time of the last minute", String::from_utf8_lossy(answer));
+    assert!(
+        recent,
+        "{:?} is not the time of the last minute",
+        String::from_utf8_lossy(answer)
+    );
 }
 
 #[test]
@@ -121,11 +131,21 @@ fn every_service_over_tcp() {
     let services = Services::start();
     let tcp = |name: &str| format!("TCP:{}", services.address(&format!("{name} tcp")));
 
-    let lines: Vec<u8> = (0..2000).flat_map(|i| format!("line {i} of the echo test\n").into_bytes()).collect();
+    let lines: Vec<u8> = (0..2000)
+        .flat_map(|i| format!("line {i} of the echo test\n").into_bytes())
+        .collect();
     let echoed = socat(&["-t".into(), "5".into(), "-".into(), tcp("echo")], &lines);
-    assert!(echoed == lines, "echo gave back {} of {} bytes", echoed.len(), lines.len());
+    assert!(
+        echoed == lines,
+        "echo gave back {} of {} bytes",
+        echoed.len(),
+        lines.len()
+    );
 
-    let discarded = socat(&["-t".into(), "5".into(), "-".into(), tcp("discard")], &vec![b'd'; 1 << 20]);
+    let discarded = socat(
+        &["-t".into(), "5".into(), "-".into(), tcp("discard")],
+        &vec![b'd'; 1 << 20],
+    );
     assert!(discarded.is_empty(), "discard answered {} bytes", discarded.len());
 
     let quote = socat(&["-u".into(), tcp("qotd"), "-".into()], b"");
@@ -192,7 +212,8 @@ fn every_service_over_udp() {
     let services = Services::start();
     let udp = |name: &str| format!("UDP:{}", services.address(&format!("{name} udp")));
     // -t 2: wait up to 2 s for the answer after sending the datagram.
-    let ask = |name: &str, datagram: &[u8]| socat(&["-t".into(), "2".into(), "-".into(), udp(name)], datagram);
+    let ask =
+        |name: &str, datagram: &[u8]| socat(&["-t".into(), "2".into(), "-".into(), udp(name)], datagram);
     assert_eq!(ask("echo", b"ping over udp"), b"ping over udp");
     assert_eq!(ask("qotd", b"?"), b"Gyre says hello.\r\n");
     assert_recent_daytime(&ask("daytime", b"?"));

@@ -8,10 +8,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use gyre_core::Address;
 use gyre_core::interfaces::ReactorUdp;
 use gyre_protocols::inetd::{
-    CHARGEN_CHUNK, CHARGEN_CYCLE, ChargenPattern, MAX_CHARGEN_DATAGRAM, Quote, Service, UdpChargen, WallClock,
-    chargen_cycle, daytime_line, may_answer, rfc868_time,
+    CHARGEN_CHUNK, CHARGEN_CYCLE, ChargenPattern, MAX_CHARGEN_DATAGRAM, Quote, Service, UdpChargen,
+    WallClock, chargen_cycle, daytime_line, may_answer, rfc868_time,
 };
-use gyre_testing::{MemoryReactor, StringTransportWithDisconnection, assert_chunking_invariant, feed_chunked};
+use gyre_testing::{
+    MemoryReactor, StringTransportWithDisconnection, assert_chunking_invariant, feed_chunked,
+};
 
 fn at(seconds: i64) -> SystemTime {
     if seconds >= 0 {
@@ -38,7 +40,11 @@ fn chargen_lines_follow_rfc_864() {
     );
     for pair in lines.windows(2).chain([[lines[94], lines[0]].as_slice()]) {
         assert_eq!(pair[0].len(), 74);
-        assert_eq!(pair[0][1..72], pair[1][..71], "each line starts one character later");
+        assert_eq!(
+            pair[0][1..72],
+            pair[1][..71],
+            "each line starts one character later"
+        );
         assert!(pair[0][..72].iter().all(|b| (0x20..0x7f).contains(b)));
     }
     assert!(cycle.contains(&b' '), "space is one of the 95");
@@ -75,7 +81,10 @@ fn rfc_868_values() {
 #[test]
 fn daytime_lines_are_asctime_in_utc() {
     assert_eq!(daytime_line(at(0)), "Thu Jan  1 00:00:00 1970\r\n");
-    assert_eq!(daytime_line(at(951_782_400 + 3_723)), "Tue Feb 29 01:02:03 2000\r\n");
+    assert_eq!(
+        daytime_line(at(951_782_400 + 3_723)),
+        "Tue Feb 29 01:02:03 2000\r\n"
+    );
     assert_eq!(daytime_line(at(1_234_567_890)), "Fri Feb 13 23:31:30 2009\r\n");
     assert_eq!(daytime_line(at(-1)), "Wed Dec 31 23:59:59 1969\r\n");
     assert_eq!(daytime_line(at(4_102_444_800)), "Fri Jan  1 00:00:00 2100\r\n");
@@ -85,10 +94,16 @@ fn daytime_lines_are_asctime_in_utc() {
 fn quotes_must_fit_a_datagram() {
     assert!(Quote::new([b'q'; 511]).is_ok());
     assert_eq!(Quote::new([b'q'; 512]).unwrap_err().len, 512);
-    assert_eq!(Quote::default().as_bytes(), b"An apple a day keeps the doctor away.\r\n");
+    assert_eq!(
+        Quote::default().as_bytes(),
+        b"An apple a day keeps the doctor away.\r\n"
+    );
 }
 
-fn tcp(service: Service, clock: &WallClock) -> StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>> {
+fn tcp(
+    service: Service,
+    clock: &WallClock,
+) -> StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>> {
     let factory = service.tcp_factory(clock, &Quote::new("Hello.\r\n").unwrap());
     StringTransportWithDisconnection::new(factory.build_protocol(&gyre_testing::default_peer()).unwrap())
 }
@@ -99,7 +114,10 @@ fn one_shot_tcp_services_answer_and_close() {
     let time = tcp(Service::Time, &clock);
     assert_eq!(time.value(), (1_234_567_890u32 + 2_208_988_800).to_be_bytes());
     assert!(!time.is_connected());
-    assert_eq!(tcp(Service::Daytime, &clock).value(), b"Fri Feb 13 23:31:30 2009\r\n");
+    assert_eq!(
+        tcp(Service::Daytime, &clock).value(),
+        b"Fri Feb 13 23:31:30 2009\r\n"
+    );
     assert_eq!(tcp(Service::Qotd, &clock).value(), b"Hello.\r\n");
     let mut discard = tcp(Service::Discard, &clock);
     discard.data_received(b"into the void");
@@ -121,7 +139,10 @@ fn echo_stops_reading_while_its_answer_waits() {
     echo.data_received(&vec![b'e'; marks.high]);
     assert!(!echo.transport().is_reading_paused());
     echo.data_received(b"one more");
-    assert!(echo.transport().is_reading_paused(), "paused above the high-water mark");
+    assert!(
+        echo.transport().is_reading_paused(),
+        "paused above the high-water mark"
+    );
     assert_eq!(echo.transport().take().len(), marks.high + 8);
     assert!(!echo.transport().is_reading_paused(), "resumed once drained");
 }
@@ -133,14 +154,21 @@ fn chargen_writes_only_when_asked_and_keeps_the_pattern() {
     let mut received = Vec::new();
     for _ in 0..10 {
         let chunk = chargen.transport().value();
-        assert_eq!(chunk.len(), CHARGEN_CHUNK, "one chunk per request: the buffer stays bounded");
+        assert_eq!(
+            chunk.len(),
+            CHARGEN_CHUNK,
+            "one chunk per request: the buffer stays bounded"
+        );
         received.extend(chargen.transport().take()); // a drain asks for the next chunk
     }
     let mut expected = Vec::new();
     ChargenPattern::new().fill(&mut expected, 10 * CHARGEN_CHUNK);
     assert_eq!(received, expected);
     chargen.peer_closed();
-    assert!(chargen.transport().producer().is_none(), "the producer is gone with the connection");
+    assert!(
+        chargen.transport().producer().is_none(),
+        "the producer is gone with the connection"
+    );
 }
 
 fn udp(text: &str) -> Address {
@@ -154,7 +182,10 @@ fn udp_services_answer_each_datagram_once() {
     let quote = Quote::default();
     for service in Service::ALL {
         reactor
-            .listen_udp("127.0.0.1:0".parse().unwrap(), service.udp_protocol(&clock, &quote))
+            .listen_udp(
+                "127.0.0.1:0".parse().unwrap(),
+                service.udp_protocol(&clock, &quote),
+            )
             .unwrap();
     }
     let ports = reactor.udp_ports();
@@ -170,9 +201,21 @@ fn udp_services_answer_each_datagram_once() {
     assert!(answers[1].is_empty(), "discard");
     assert_eq!(answers[2].len(), 1, "chargen");
     assert!(answers[2][0].0.len() <= MAX_CHARGEN_DATAGRAM);
-    assert_eq!(answers[3], [(Quote::default().as_bytes().to_vec(), client.clone())], "qotd");
-    assert_eq!(answers[4], [(b"Thu Jan  1 00:00:00 1970\r\n".to_vec(), client.clone())], "daytime");
-    assert_eq!(answers[5], [(2_208_988_800u32.to_be_bytes().to_vec(), client)], "time");
+    assert_eq!(
+        answers[3],
+        [(Quote::default().as_bytes().to_vec(), client.clone())],
+        "qotd"
+    );
+    assert_eq!(
+        answers[4],
+        [(b"Thu Jan  1 00:00:00 1970\r\n".to_vec(), client.clone())],
+        "daytime"
+    );
+    assert_eq!(
+        answers[5],
+        [(2_208_988_800u32.to_be_bytes().to_vec(), client)],
+        "time"
+    );
 }
 
 #[test]
@@ -191,7 +234,10 @@ fn udp_chargen_lengths_vary_within_512_and_the_pattern_runs_on() {
         stream.extend(data);
     }
     assert!(lengths.iter().all(|&len| len <= 512));
-    assert!(lengths.iter().any(|&len| len < 100) && lengths.iter().any(|&len| len > 400), "{lengths:?}");
+    assert!(
+        lengths.iter().any(|&len| len < 100) && lengths.iter().any(|&len| len > 400),
+        "{lengths:?}"
+    );
     let mut expected = Vec::new();
     ChargenPattern::new().fill(&mut expected, stream.len());
     assert_eq!(stream, expected);
@@ -205,7 +251,10 @@ fn udp_services_do_not_answer_the_service_ports() {
     assert!(may_answer(&udp("192.0.2.1:1024")));
     let reactor = MemoryReactor::new();
     reactor
-        .listen_udp("127.0.0.1:0".parse().unwrap(), Service::Echo.udp_protocol(&WallClock::system(), &Quote::default()))
+        .listen_udp(
+            "127.0.0.1:0".parse().unwrap(),
+            Service::Echo.udp_protocol(&WallClock::system(), &Quote::default()),
+        )
         .unwrap();
     let port = &reactor.udp_ports()[0].port;
     port.deliver(b"loop?", &udp("192.0.2.1:19"));

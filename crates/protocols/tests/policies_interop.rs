@@ -38,7 +38,9 @@ fn listen(reactor: &Reactor, factory: SharedFactory) -> SocketAddr {
 /// Runs `scenario` on a pool thread while the reactor turns.
 fn run<T: Send + 'static>(reactor: &Reactor, scenario: impl FnOnce() -> T + Send + 'static) -> T {
     let done = reactor.defer_to_thread(move || Ok::<T, std::io::Error>(scenario()));
-    reactor.run_until(done.add_timeout(reactor, LIMIT)).expect("the scenario finished in time")
+    reactor
+        .run_until(done.add_timeout(reactor, LIMIT))
+        .expect("the scenario finished in time")
 }
 
 /// `socat` to `server`, bounded by `timeout`, with stdin and stdout piped.
@@ -59,7 +61,13 @@ fn socat_once(server: SocketAddr, input: &[u8]) -> Output {
     let mut guard = socat(server, "5");
     guard.0.stdin.take().unwrap().write_all(input).unwrap();
     let mut output = String::new();
-    guard.0.stdout.take().unwrap().read_to_string(&mut output).unwrap();
+    guard
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
     let status = guard.0.wait().unwrap();
     Output {
         status,
@@ -74,14 +82,23 @@ fn socat_is_dropped_by_the_idle_timeout() {
     let reactor = Reactor::new().unwrap();
     let clock: Rc<dyn Clock> = Rc::new(reactor.clone());
     let (echo, seen) = echo_factory();
-    let server = listen(&reactor, wrap_factory(echo, IdleTimeout::new(clock, Duration::from_millis(500))));
+    let server = listen(
+        &reactor,
+        wrap_factory(echo, IdleTimeout::new(clock, Duration::from_millis(500))),
+    );
     let (stdout, still_open) = run(&reactor, move || {
         let mut guard = socat(server, "0.5");
         let mut stdin = guard.0.stdin.take().unwrap();
         stdin.write_all(b"hello\n").unwrap();
         // stdin stays open: only the server can end this connection.
         let mut stdout = String::new();
-        guard.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        guard
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
         let status = guard.0.wait().unwrap();
         drop(stdin);
         (stdout, status.code() == Some(124))
@@ -116,7 +133,11 @@ fn socat_is_turned_away_beyond_the_limit_and_admitted_once_a_slot_is_free() {
     });
     assert_eq!(first, "first\n");
     assert_eq!(String::from_utf8_lossy(&second.stdout), "busy\n");
-    assert_eq!(String::from_utf8_lossy(&third.stdout), "third\n", "the slot was given back");
+    assert_eq!(
+        String::from_utf8_lossy(&third.stdout),
+        "third\n",
+        "the slot was given back"
+    );
     assert_eq!((limit.active(), limit.overflowed()), (0, 1));
     reactor.close();
 }
@@ -172,7 +193,9 @@ fn curl_downloads_no_faster_than_the_throttle_allows() {
         body_len: BODY,
         request: Vec::new(),
     }));
-    let throttle = Throttle::new(clock).write_rate(RATE).period(Duration::from_millis(100));
+    let throttle = Throttle::new(clock)
+        .write_rate(RATE)
+        .period(Duration::from_millis(100));
     let log = Buffer::default();
     let logged = wrap_factory(
         wrap_factory(responder, throttle),
@@ -181,24 +204,43 @@ fn curl_downloads_no_faster_than_the_throttle_allows() {
     let server = listen(&reactor, logged);
     let output = run(&reactor, move || {
         Command::new("curl")
-            .args(["-s", "-S", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download} %{speed_download}"])
+            .args([
+                "-s",
+                "-S",
+                "--max-time",
+                "30",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{size_download} %{speed_download}",
+            ])
             .arg(format!("http://{server}/"))
             .output()
             .expect("running curl")
     });
-    assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = String::from_utf8(output.stdout).unwrap();
     let mut fields = report.split_whitespace();
     let size: usize = fields.next().unwrap().parse().unwrap();
     let speed: f64 = fields.next().unwrap().parse().unwrap();
     assert_eq!(size, BODY);
-    assert!(speed <= RATE as f64 * 1.5, "curl measured {speed} B/s, the throttle allows {RATE}");
+    assert!(
+        speed <= RATE as f64 * 1.5,
+        "curl measured {speed} B/s, the throttle allows {RATE}"
+    );
     // The log outside the throttle saw the writes the throttle released,
     // one budget (5000 bytes) per 100 ms period, and the whole exchange.
     let text = String::from_utf8(log.0.borrow().clone()).unwrap();
     assert!(text.starts_with("#1 tcp:127.0.0.1:"), "{text}");
     assert!(text.matches("wrote 5000 bytes").count() >= 18, "{text}");
     let last = text.lines().last().unwrap();
-    assert!(last.contains("connection lost") && last.contains("wrote 100083 bytes"), "{text}");
+    assert!(
+        last.contains("connection lost") && last.contains("wrote 100083 bytes"),
+        "{text}"
+    );
     reactor.close();
 }

@@ -9,10 +9,15 @@ use gyre_protocols::policies::{ConnectionLimit, PeerKey, PeerLimit, busy, wrap_f
 use gyre_testing::{StringTransport, StringTransportWithDisconnection, connect_pair_with_addresses};
 use policies_support::{Recorder, echo_factory, lost, tcp};
 
-fn connect(factory: &SharedFactory, peer: &Address) -> Option<StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>>> {
+fn connect(
+    factory: &SharedFactory,
+    peer: &Address,
+) -> Option<StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>>> {
     let protocol = factory.build_protocol(peer)?;
     let transport = StringTransport::with_addresses(tcp("127.0.0.1:8000"), peer.clone());
-    Some(StringTransportWithDisconnection::with_transport(protocol, transport))
+    Some(StringTransportWithDisconnection::with_transport(
+        protocol, transport,
+    ))
 }
 
 #[test]
@@ -37,7 +42,11 @@ fn total_limit_counts_opens_and_every_kind_of_end() {
     assert_eq!(limit.active(), 1, "an abort gives it back");
     third.close_with(gyre_core::Failure::new(gyre_core::errors::ConnectionLost::new()));
     assert_eq!(limit.active(), 0, "a reset gives it back");
-    assert_eq!(lost(&built.borrow()[2]), "lost", "the wrapped protocol heard the real reason");
+    assert_eq!(
+        lost(&built.borrow()[2]),
+        "lost",
+        "the wrapped protocol heard the real reason"
+    );
 
     // A protocol dropped without ever connecting also releases its slot.
     let never_connected = factory.build_protocol(&peer).unwrap();
@@ -98,7 +107,11 @@ fn per_peer_limit_keys_on_the_ip_address() {
     let mut a1 = connect(&factory, &alice).unwrap();
     let _a2 = connect(&factory, &alice_other_port).unwrap();
     let refused = connect(&factory, &alice_mapped).unwrap();
-    assert_eq!(refused.value(), b"busy\r\n", "the same host over IPv4-mapped IPv6");
+    assert_eq!(
+        refused.value(),
+        b"busy\r\n",
+        "the same host over IPv4-mapped IPv6"
+    );
     let _b1 = connect(&factory, &bob).unwrap();
     let _b2 = connect(&factory, &bob).unwrap();
     assert_eq!(limit.active(&alice), 2);
@@ -125,7 +138,10 @@ fn per_peer_entries_vanish_when_their_last_connection_ends() {
     assert_eq!(limit.peers(), 0, "no memory kept for peers without connections");
     let unix = Address::unix_path("/run/x.sock");
     let _u = connect(&factory, &unix).unwrap();
-    assert!(connect(&factory, &unix).is_none(), "non-IP peers are keyed by their whole address");
+    assert!(
+        connect(&factory, &unix).is_none(),
+        "non-IP peers are keyed by their whole address"
+    );
 }
 
 #[test]
@@ -142,7 +158,10 @@ fn limits_compose_and_the_overflow_factory_is_started_with_the_port() {
     let (client, client_seen) = Recorder::new();
     let protocol = factory.build_protocol(&tcp("192.0.2.9:1")).unwrap();
     let mut pair = connect_pair_with_addresses(protocol, client, tcp("127.0.0.1:80"), tcp("192.0.2.9:1"));
-    assert!(factory.build_protocol(&tcp("192.0.2.9:2")).is_none(), "per-peer limit inside");
+    assert!(
+        factory.build_protocol(&tcp("192.0.2.9:2")).is_none(),
+        "per-peer limit inside"
+    );
     assert_eq!((total.active(), per_peer.active(&tcp("192.0.2.9:1"))), (1, 1));
     pair.client_transport().lose_connection();
     pair.pump();

@@ -30,7 +30,14 @@ fn writes_go_out_one_budget_per_period_in_order_then_the_close() {
     let (client, client_seen) = Recorder::new();
     let mut pair = connect_pair(server, client);
     // The wrapped protocol closes at once; the close waits for the held bytes.
-    pair.server().inner().seen.borrow().transport.clone().unwrap().lose_connection();
+    pair.server()
+        .inner()
+        .seen
+        .borrow()
+        .transport
+        .clone()
+        .unwrap()
+        .lose_connection();
     pair.pump();
     let mut received = vec![client_seen.borrow().data.len()];
     for _ in 0..12 {
@@ -40,19 +47,30 @@ fn writes_go_out_one_budget_per_period_in_order_then_the_close() {
     }
     assert_eq!(
         received,
-        [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000, 10_000, 10_000, 10_000]
+        [
+            1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000, 10_000, 10_000, 10_000
+        ]
     );
-    assert_eq!(client_seen.borrow().data, pattern(10_000), "in order, nothing lost");
+    assert_eq!(
+        client_seen.borrow().data,
+        pattern(10_000),
+        "in order, nothing lost"
+    );
     assert!(!pair.is_connected(), "closed once everything went out");
     assert_eq!(lost(&client_seen), "done");
-    assert!(clock.calls().is_empty(), "the tick stops when there is nothing to do");
+    assert!(
+        clock.calls().is_empty(),
+        "the tick stops when there is nothing to do"
+    );
 }
 
 #[test]
 fn shorter_periods_smooth_the_same_rate() {
     let (clock, shared) = clock();
     let string = StringTransport::new();
-    let throttle = Throttle::new(shared).write_rate(1000).period(Duration::from_millis(100));
+    let throttle = Throttle::new(shared)
+        .write_rate(1000)
+        .period(Duration::from_millis(100));
     let mut protocol = Wrapped::new(throttle.throttled(), Recorder::new().0);
     protocol.connection_made(&string.handle());
     let transport = protocol.transport().unwrap().clone();
@@ -106,7 +124,10 @@ impl PushProducer for Streamer {
 fn a_producer_is_paused_while_bytes_are_held_so_memory_stays_bounded() {
     let (clock, shared) = clock();
     let string = StringTransport::new();
-    let mut protocol = Wrapped::new(Throttle::new(shared).write_rate(4096).throttled(), Recorder::new().0);
+    let mut protocol = Wrapped::new(
+        Throttle::new(shared).write_rate(4096).throttled(),
+        Recorder::new().0,
+    );
     protocol.connection_made(&string.handle());
     let transport = protocol.transport().unwrap().clone();
     transport.set_water_marks(WaterMarks::new(8192, 2048));
@@ -117,7 +138,9 @@ fn a_producer_is_paused_while_bytes_are_held_so_memory_stays_bounded() {
         total: 64 * 1024,
         pauses: Cell::new(0),
     });
-    transport.register_producer(Producer::Push(streamer.clone())).unwrap();
+    transport
+        .register_producer(Producer::Push(streamer.clone()))
+        .unwrap();
     let mut out = Vec::new();
     let mut most_held = 0;
     for second in 0..40 {
@@ -128,8 +151,15 @@ fn a_producer_is_paused_while_bytes_are_held_so_memory_stays_bounded() {
         clock.advance(SECOND);
     }
     assert_eq!(out, pattern(64 * 1024), "everything, in order");
-    assert!(streamer.pauses.get() > 1, "paused while held: {}", streamer.pauses.get());
-    assert!(most_held <= 8192 + 1024, "held at most the high-water mark and one write: {most_held}");
+    assert!(
+        streamer.pauses.get() > 1,
+        "paused while held: {}",
+        streamer.pauses.get()
+    );
+    assert!(
+        most_held <= 8192 + 1024,
+        "held at most the high-water mark and one write: {most_held}"
+    );
 }
 
 #[test]
@@ -137,14 +167,18 @@ fn writing_past_the_backlog_limit_without_a_producer_aborts() {
     let (_clock, shared) = clock();
     let (echo, seen) = echo_factory();
     let factory = wrap_factory(echo, Throttle::new(shared).write_rate(100).max_held(10_000));
-    let mut conn = StringTransportWithDisconnection::new(factory.build_protocol(&gyre_testing::default_peer()).unwrap());
+    let mut conn =
+        StringTransportWithDisconnection::new(factory.build_protocol(&gyre_testing::default_peer()).unwrap());
     conn.data_received(&pattern(5000));
     assert!(conn.is_connected());
     conn.data_received(&pattern(6000));
     assert!(!conn.is_connected());
     assert!(conn.transport().is_aborted());
     let reason = seen.borrow()[0].borrow().lost.clone().unwrap();
-    assert_eq!(reason.downcast_ref::<ThrottleBacklogFull>().unwrap().limit, 10_000);
+    assert_eq!(
+        reason.downcast_ref::<ThrottleBacklogFull>().unwrap().limit,
+        10_000
+    );
 }
 
 #[test]
@@ -179,7 +213,10 @@ fn reading_is_paused_over_budget_and_the_long_run_rate_holds() {
     let received = pair.client().seen.borrow().data.len(); // echoed back: what the server read
     assert!(paused_steps > 100, "paused in {paused_steps} of 300 steps");
     assert_eq!(largest_read, 300);
-    assert!((29_000..=31_300).contains(&received), "read {received} bytes in 30 s at 1000 B/s");
+    assert!(
+        (29_000..=31_300).contains(&received),
+        "read {received} bytes in 30 s at 1000 B/s"
+    );
     // Left alone, everything offered arrives, in order.
     for _ in 0..5 {
         clock.advance(SECOND);
@@ -192,7 +229,10 @@ fn reading_is_paused_over_budget_and_the_long_run_rate_holds() {
 fn a_large_read_is_paid_for_over_the_following_periods() {
     let (clock, shared) = clock();
     let string = StringTransport::new();
-    let mut protocol = Wrapped::new(Throttle::new(shared).read_rate(1000).throttled(), Recorder::new().0);
+    let mut protocol = Wrapped::new(
+        Throttle::new(shared).read_rate(1000).throttled(),
+        Recorder::new().0,
+    );
     protocol.connection_made(&string.handle());
     protocol.data_received(&string.handle(), &[0; 4500]);
     let mut paused = Vec::new();
@@ -200,7 +240,11 @@ fn a_large_read_is_paid_for_over_the_following_periods() {
         clock.advance(SECOND);
         paused.push(string.is_reading_paused());
     }
-    assert_eq!(paused, [true, true, true, false, false, false], "4500 bytes cost 4 periods");
+    assert_eq!(
+        paused,
+        [true, true, true, false, false, false],
+        "4500 bytes cost 4 periods"
+    );
     assert!(clock.calls().is_empty(), "and then the tick stops");
 }
 
@@ -208,7 +252,10 @@ fn a_large_read_is_paid_for_over_the_following_periods() {
 fn the_wrapped_protocols_own_pause_is_kept_apart() {
     let (clock, shared) = clock();
     let string = StringTransport::new();
-    let mut protocol = Wrapped::new(Throttle::new(shared).read_rate(1000).throttled(), Recorder::new().0);
+    let mut protocol = Wrapped::new(
+        Throttle::new(shared).read_rate(1000).throttled(),
+        Recorder::new().0,
+    );
     protocol.connection_made(&string.handle());
     let above = protocol.transport().unwrap().clone();
     protocol.data_received(&string.handle(), &[0; 1500]);
@@ -216,7 +263,10 @@ fn the_wrapped_protocols_own_pause_is_kept_apart() {
     above.pause_reading();
     clock.advance(SECOND);
     assert!(!protocol.policy().is_reading_throttled());
-    assert!(string.is_reading_paused(), "the tick does not undo the protocol's pause");
+    assert!(
+        string.is_reading_paused(),
+        "the tick does not undo the protocol's pause"
+    );
     above.resume_reading();
     assert!(!string.is_reading_paused());
 

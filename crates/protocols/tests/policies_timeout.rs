@@ -32,7 +32,11 @@ fn silence_closes_and_the_protocol_hears_timed_out() {
     assert_eq!(lost(&seen), "timed out");
     let reason = seen.borrow().lost.clone().unwrap();
     assert!(reason.to_string().contains("idle timeout"), "{reason}");
-    assert!(clock.calls().is_empty(), "no timer left behind: {:?}", clock.calls());
+    assert!(
+        clock.calls().is_empty(),
+        "no timer left behind: {:?}",
+        clock.calls()
+    );
 }
 
 #[test]
@@ -54,7 +58,11 @@ fn reads_and_writes_both_count_as_traffic() {
         conn.settle();
     }
     assert!(conn.is_connected(), "never 10 s without traffic");
-    assert_eq!(clock.calls().len(), 1, "one timer per connection, whatever the traffic");
+    assert_eq!(
+        clock.calls().len(),
+        1,
+        "one timer per connection, whatever the traffic"
+    );
     clock.advance(9 * SECOND);
     conn.settle();
     assert!(conn.is_connected());
@@ -74,12 +82,21 @@ fn a_stalled_graceful_close_is_aborted_after_the_grace() {
     let mut protocol = Wrapped::new(policy, recorder);
     protocol.connection_made(&string.handle());
     clock.advance(5 * SECOND);
-    assert!(string.is_disconnecting() && !string.is_aborted(), "closed gracefully first");
+    assert!(
+        string.is_disconnecting() && !string.is_aborted(),
+        "closed gracefully first"
+    );
     clock.advance(2 * SECOND);
     assert!(!string.is_aborted());
     clock.advance(SECOND);
-    assert!(string.is_aborted(), "the peer never read: aborted after the grace");
-    protocol.connection_lost(&string.handle(), gyre_core::Failure::new(gyre_core::errors::ConnectionAborted::new()));
+    assert!(
+        string.is_aborted(),
+        "the peer never read: aborted after the grace"
+    );
+    protocol.connection_lost(
+        &string.handle(),
+        gyre_core::Failure::new(gyre_core::errors::ConnectionAborted::new()),
+    );
     assert_eq!(lost(&seen), "timed out");
 }
 
@@ -87,7 +104,9 @@ fn a_stalled_graceful_close_is_aborted_after_the_grace() {
 fn abort_action_aborts_at_once() {
     let (clock, shared) = clock();
     let string = StringTransport::new();
-    let policy = IdleTimeout::new(shared, 5 * SECOND).action(TimeoutAction::Abort).timer();
+    let policy = IdleTimeout::new(shared, 5 * SECOND)
+        .action(TimeoutAction::Abort)
+        .timer();
     let mut protocol = Wrapped::new(policy, Recorder::new().0);
     protocol.connection_made(&string.handle());
     clock.advance(5 * SECOND);
@@ -143,7 +162,9 @@ fn between_two_protocols_over_the_pump() {
 fn a_connection_that_ends_first_leaves_no_timer() {
     let (clock, shared) = clock();
     let factory = wrap_factory(echo_factory().0, IdleTimeout::new(shared, 30 * SECOND));
-    let protocol = factory.build_protocol(&Address::tcp("127.0.0.1:9".parse().unwrap())).unwrap();
+    let protocol = factory
+        .build_protocol(&Address::tcp("127.0.0.1:9".parse().unwrap()))
+        .unwrap();
     let mut conn = StringTransportWithDisconnection::new(protocol);
     conn.peer_closed();
     assert!(clock.calls().is_empty());

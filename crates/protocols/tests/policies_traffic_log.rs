@@ -34,7 +34,10 @@ impl Buffer {
     }
 }
 
-fn connect(factory: &gyre_core::SharedFactory, peer: &Address) -> StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>> {
+fn connect(
+    factory: &gyre_core::SharedFactory,
+    peer: &Address,
+) -> StringTransportWithDisconnection<Box<dyn gyre_core::Protocol>> {
     let transport = StringTransport::with_addresses(tcp("127.0.0.1:8000"), peer.clone());
     StringTransportWithDisconnection::with_transport(factory.build_protocol(peer).unwrap(), transport)
 }
@@ -70,9 +73,14 @@ fn every_event_is_a_line_with_peer_and_byte_counts() {
 #[test]
 fn hex_dumps_follow_reads_and_writes_up_to_the_limit() {
     let buffer = Buffer::default();
-    let log = TrafficLog::new().tracing(false).hex_dump(true).dump_limit(20).to_writer(buffer.clone());
+    let log = TrafficLog::new()
+        .tracing(false)
+        .hex_dump(true)
+        .dump_limit(20)
+        .to_writer(buffer.clone());
     let (recorder, _) = Recorder::echo();
-    let mut conn = StringTransportWithDisconnection::new(Wrapped::new(log.logger(&tcp("127.0.0.1:1")), recorder));
+    let mut conn =
+        StringTransportWithDisconnection::new(Wrapped::new(log.logger(&tcp("127.0.0.1:1")), recorder));
     conn.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n");
     let text = buffer.text();
     let expected = "#1 tcp:127.0.0.1:54321 read 25 bytes\n  \
@@ -89,7 +97,10 @@ fn hex_dump_of_nothing_and_of_exact_lines() {
     hex_dump(b"", 100, &mut out);
     assert_eq!(out, "");
     hex_dump(&[0u8; 16], 16, &mut out);
-    assert_eq!(out, "\n  00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|");
+    assert_eq!(
+        out,
+        "\n  00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|"
+    );
 }
 
 /// A `tracing` writer shared with the test thread.
@@ -129,6 +140,12 @@ fn events_go_through_tracing_with_connection_and_peer_fields() {
         assert!(line.contains(TRAFFIC_TARGET), "{line}");
         assert!(line.contains("connection=1 peer=tcp:198.51.100.3:7"), "{line}");
     }
-    assert!(lines[1].contains("read 3 bytes") && lines[2].contains("wrote 3 bytes"), "{text}");
-    assert!(lines[3].contains("connection lost: connection was aborted locally (read 3 bytes, wrote 3 bytes)"), "{text}");
+    assert!(
+        lines[1].contains("read 3 bytes") && lines[2].contains("wrote 3 bytes"),
+        "{text}"
+    );
+    assert!(
+        lines[3].contains("connection lost: connection was aborted locally (read 3 bytes, wrote 3 bytes)"),
+        "{text}"
+    );
 }

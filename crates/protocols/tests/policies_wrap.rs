@@ -54,11 +54,31 @@ impl Policy for Tag {
 fn nested_policies_see_events_outside_in_and_calls_inside_out() {
     let log = Log::default();
     let (recorder, seen) = Recorder::echo();
-    let inner = Wrapped::new(Tag { name: "inner", log: log.clone() }, recorder);
-    let outer = Wrapped::new(Tag { name: "outer", log: log.clone() }, inner);
+    let inner = Wrapped::new(
+        Tag {
+            name: "inner",
+            log: log.clone(),
+        },
+        recorder,
+    );
+    let outer = Wrapped::new(
+        Tag {
+            name: "outer",
+            log: log.clone(),
+        },
+        inner,
+    );
     let mut conn = StringTransportWithDisconnection::new(outer);
     conn.data_received(b"hi");
-    conn.protocol().inner().inner().seen.borrow().transport.clone().unwrap().lose_connection();
+    conn.protocol()
+        .inner()
+        .inner()
+        .seen
+        .borrow()
+        .transport
+        .clone()
+        .unwrap()
+        .lose_connection();
     conn.settle();
     assert_eq!(
         *log.borrow(),
@@ -110,8 +130,20 @@ fn wrapped_protocols_talk_over_the_in_memory_pair() {
     let (server, server_seen) = Recorder::echo();
     let (mut client, client_seen) = Recorder::new();
     client.greeting = b"ping".to_vec();
-    let server = Wrapped::new(Tag { name: "s", log: log.clone() }, server);
-    let client = Wrapped::new(Tag { name: "c", log: log.clone() }, client);
+    let server = Wrapped::new(
+        Tag {
+            name: "s",
+            log: log.clone(),
+        },
+        server,
+    );
+    let client = Wrapped::new(
+        Tag {
+            name: "c",
+            log: log.clone(),
+        },
+        client,
+    );
     let mut pair = connect_pair(server, client);
     pair.pump();
     assert_eq!(server_seen.borrow().data, b"ping");
@@ -180,7 +212,10 @@ fn factories_admit_refuse_divert_and_pass_start_and_stop_through() {
     assert!(factory.build_protocol(&tcp("127.0.0.1:2")).is_none(), "refused");
     assert!(factory.build_protocol(&tcp("127.0.0.1:3")).is_some(), "diverted");
     assert_eq!(built.borrow().len(), 0, "neither reached the wrapped factory");
-    assert!(factory.build_protocol(&tcp("127.0.0.1:1")).is_none(), "the wrapped factory refused");
+    assert!(
+        factory.build_protocol(&tcp("127.0.0.1:1")).is_none(),
+        "the wrapped factory refused"
+    );
     assert_eq!(alive.get(), 0, "and the policy made for it was dropped");
     let admitted = factory.build_protocol(&tcp("127.0.0.1:4")).unwrap();
     assert_eq!((alive.get(), built.borrow().len()), (1, 1));

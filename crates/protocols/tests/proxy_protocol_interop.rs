@@ -50,7 +50,8 @@ impl Protocol for WhoAmI {
             header.tlv(tlv::CRC32C).is_some(),
             String::from_utf8_lossy(header.unique_id().unwrap_or(b"-"))
         );
-        transport.write(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+        transport
+            .write(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
         transport.lose_connection();
         self.request.clear();
     }
@@ -71,7 +72,9 @@ fn serve(reactor: &Reactor) -> SocketAddr {
 /// Runs `scenario` on a pool thread while the reactor turns.
 fn run<T: Send + 'static>(reactor: &Reactor, scenario: impl FnOnce() -> T + Send + 'static) -> T {
     let done = reactor.defer_to_thread(move || Ok::<T, std::io::Error>(scenario()));
-    reactor.run_until(done.add_timeout(reactor, LIMIT)).expect("the scenario finished in time")
+    reactor
+        .run_until(done.add_timeout(reactor, LIMIT))
+        .expect("the scenario finished in time")
 }
 
 /// curl's report: the body, then the local port it used.
@@ -82,7 +85,11 @@ fn curl(args: &[&str], url: &str) -> (String, u16) {
         .arg(url)
         .output()
         .expect("running curl");
-    assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout).unwrap();
     let (body, port) = text.rsplit_once('\n').unwrap();
     (body.to_owned(), port.parse().unwrap())
@@ -93,8 +100,13 @@ fn curl_sends_v1_and_the_server_sees_curl() {
     require_program("curl", "curl");
     let reactor = Reactor::new().unwrap();
     let server = serve(&reactor);
-    let (body, local_port) = run(&reactor, move || curl(&["--haproxy-protocol"], &format!("http://{server}/")));
-    assert_eq!(body, format!("tcp:127.0.0.1:{local_port} tcp:{server} V1 crc=false id=-\n"));
+    let (body, local_port) = run(&reactor, move || {
+        curl(&["--haproxy-protocol"], &format!("http://{server}/"))
+    });
+    assert_eq!(
+        body,
+        format!("tcp:127.0.0.1:{local_port} tcp:{server} V1 crc=false id=-\n")
+    );
     reactor.close();
 }
 
@@ -118,7 +130,11 @@ fn a_client_without_a_header_is_turned_away() {
 
 /// A free loopback port for HAProxy's frontend.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn haproxy_binary() -> PathBuf {
@@ -140,7 +156,10 @@ fn wait_listening(address: SocketAddr, haproxy: &mut KillOnDrop) {
             let _ = haproxy.0.stderr.take().unwrap().read_to_string(&mut stderr);
             panic!("haproxy exited with {status}: {stderr}");
         }
-        assert!(Instant::now() < deadline, "haproxy did not listen on {address} in time");
+        assert!(
+            Instant::now() < deadline,
+            "haproxy did not listen on {address} in time"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

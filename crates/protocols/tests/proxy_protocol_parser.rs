@@ -67,8 +67,14 @@ fn v1_spec_example_before_an_http_request() {
     assert_eq!(header.version, Version::V1);
     assert_eq!(header.command, Command::Proxy);
     assert_eq!(header.addresses, ip("192.168.0.1:56324", "192.168.0.11:443"));
-    assert_eq!(header.source(), Some(Address::tcp("192.168.0.1:56324".parse().unwrap())));
-    assert_eq!(header.destination(), Some(Address::tcp("192.168.0.11:443".parse().unwrap())));
+    assert_eq!(
+        header.source(),
+        Some(Address::tcp("192.168.0.1:56324".parse().unwrap()))
+    );
+    assert_eq!(
+        header.destination(),
+        Some(Address::tcp("192.168.0.11:443".parse().unwrap()))
+    );
     assert!(header.tlvs.is_empty());
 }
 
@@ -78,7 +84,10 @@ fn v1_longest_lines_of_the_spec() {
     let v4 = b"PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n";
     assert_eq!(v4.len(), 56);
     let header = parse_with_data(v4, b"x");
-    assert_eq!(header.addresses, ip("255.255.255.255:65535", "255.255.255.255:65535"));
+    assert_eq!(
+        header.addresses,
+        ip("255.255.255.255:65535", "255.255.255.255:65535")
+    );
     // 104 bytes: the longest TCP/IPv6 line.
     let full = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
     let v6 = format!("PROXY TCP6 {full} {full} 65535 65535\r\n");
@@ -91,7 +100,10 @@ fn v1_longest_lines_of_the_spec() {
     assert_eq!((header.command, header.source()), (Command::Local, None));
     let worst = format!("PROXY UNKNOWN {full} {full} 65535 65535\r\n");
     assert_eq!(worst.len(), 107);
-    assert_eq!(parse_with_data(worst.as_bytes(), HTTP).addresses, ProxyAddresses::Unknown);
+    assert_eq!(
+        parse_with_data(worst.as_bytes(), HTTP).addresses,
+        ProxyAddresses::Unknown
+    );
     // One byte more and there is no CRLF in the first 107.
     let too_long = format!("PROXY UNKNOWN {full} {full} 65535 655350\r\n");
     assert_eq!(rejected(too_long.as_bytes()), ProxyHeaderError::V1TooLong);
@@ -107,10 +119,22 @@ fn v1_compressed_ipv6_and_port_zero() {
 fn v1_malformed_lines_are_rejected_with_the_reason() {
     let cases: &[(&[u8], ProxyHeaderError)] = &[
         (b"GET / HTTP/1.1\r\n", ProxyHeaderError::NotProxyProtocol),
-        (b"proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n", ProxyHeaderError::NotProxyProtocol),
-        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", ProxyHeaderError::V1BadLineEnding),
-        (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX", ProxyHeaderError::V1BadLineEnding),
-        (b"PROXY TCP4 1.2.3.4\n5.6.7.8 1 2\r\n", ProxyHeaderError::V1BadLineEnding),
+        (
+            b"proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+            ProxyHeaderError::NotProxyProtocol,
+        ),
+        (
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+            ProxyHeaderError::V1BadLineEnding,
+        ),
+        (
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX",
+            ProxyHeaderError::V1BadLineEnding,
+        ),
+        (
+            b"PROXY TCP4 1.2.3.4\n5.6.7.8 1 2\r\n",
+            ProxyHeaderError::V1BadLineEnding,
+        ),
     ];
     for (input, error) in cases {
         assert_eq!(&rejected(input), error, "{}", input.escape_ascii());
@@ -163,7 +187,11 @@ fn v2_tcp4_written_out_byte_by_byte() {
     let header = parse_with_data(&bytes, HTTP);
     assert_eq!(header.version, Version::V2);
     assert_eq!(header.addresses, ip("192.168.0.1:56324", "192.168.0.11:443"));
-    assert_eq!(encode_v2(&header).unwrap(), bytes, "the serializer writes the same bytes");
+    assert_eq!(
+        encode_v2(&header).unwrap(),
+        bytes,
+        "the serializer writes the same bytes"
+    );
 }
 
 #[test]
@@ -173,11 +201,17 @@ fn v2_tcp6_udp_unix_and_local() {
     body.extend_from_slice(&"2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
     body.extend_from_slice(&[0x30, 0x39, 0x00, 0x50]);
     let tcp6 = v2(0x21, 0x21, &body);
-    assert_eq!(parse_with_data(&tcp6, b"data").addresses, ip("[2001:db8::1]:12345", "[2001:db8::2]:80"));
+    assert_eq!(
+        parse_with_data(&tcp6, b"data").addresses,
+        ip("[2001:db8::1]:12345", "[2001:db8::2]:80")
+    );
 
     let udp4 = v2(0x21, 0x12, &[10, 0, 0, 1, 10, 0, 0, 2, 0, 53, 0, 53]);
     let header = parse_with_data(&udp4, b"");
-    assert_eq!(header.source(), Some(Address::udp("10.0.0.1:53".parse().unwrap())));
+    assert_eq!(
+        header.source(),
+        Some(Address::udp("10.0.0.1:53".parse().unwrap()))
+    );
     assert_eq!(encode_v2(&header).unwrap(), udp4);
 
     let mut unix = vec![0u8; 216];
@@ -185,8 +219,14 @@ fn v2_tcp6_udp_unix_and_local() {
     unix[109..117].copy_from_slice(b"abstract"); // leading NUL: Linux abstract name
     let header = parse_with_data(&v2(0x21, 0x31, &unix), b"after");
     assert_eq!(header.source(), Some(Address::unix_path("/tmp/client")));
-    assert_eq!(header.destination(), Some(Address::Unix(UnixAddress::Abstract(b"abstract".to_vec()))));
-    assert!(matches!(header.addresses, ProxyAddresses::Unix { stream: true, .. }));
+    assert_eq!(
+        header.destination(),
+        Some(Address::Unix(UnixAddress::Abstract(b"abstract".to_vec())))
+    );
+    assert!(matches!(
+        header.addresses,
+        ProxyAddresses::Unix { stream: true, .. }
+    ));
 
     // LOCAL (a health check): the family and addresses are ignored.
     let local = parse_with_data(&v2(0x20, 0x00, &[]), b"");
@@ -194,7 +234,10 @@ fn v2_tcp6_udp_unix_and_local() {
     let local_with_family = parse_with_data(&v2(0x20, 0x11, &[]), b"");
     assert_eq!(local_with_family.addresses, ProxyAddresses::Unknown);
     // PROXY over AF_UNSPEC: no addresses, the real ones are used.
-    assert_eq!(parse_with_data(&v2(0x21, 0x00, &[]), b"x").addresses, ProxyAddresses::Unknown);
+    assert_eq!(
+        parse_with_data(&v2(0x21, 0x00, &[]), b"x").addresses,
+        ProxyAddresses::Unknown
+    );
 }
 
 fn tlv_bytes(kind: u8, value: &[u8]) -> Vec<u8> {
@@ -242,7 +285,11 @@ fn v2_tlvs_are_parsed_and_exposed() {
 fn crc32c_is_castagnoli_and_checked_when_present() {
     assert_eq!(crc32c(b"123456789"), 0xE306_9283, "the standard check value");
     assert_eq!(crc32c(b""), 0);
-    let mut header = ProxyHeader::tcp(Version::V2, "192.0.2.1:1000".parse().unwrap(), "192.0.2.2:443".parse().unwrap());
+    let mut header = ProxyHeader::tcp(
+        Version::V2,
+        "192.0.2.1:1000".parse().unwrap(),
+        "192.0.2.2:443".parse().unwrap(),
+    );
     header.tlvs.push(Tlv::new(tlv::CRC32C, [0; 4]));
     header.tlvs.push(Tlv::new(tlv::AUTHORITY, "example.net"));
     let bytes = encode_v2(&header).unwrap();
@@ -250,7 +297,11 @@ fn crc32c_is_castagnoli_and_checked_when_present() {
     let crc = parsed.tlv(tlv::CRC32C).unwrap();
     let mut zeroed = bytes.clone();
     zeroed[31..35].fill(0); // 16 + 12 address bytes + 3 TLV header bytes
-    assert_eq!(crc, crc32c(&zeroed).to_be_bytes(), "big-endian, over the header with the field zeroed");
+    assert_eq!(
+        crc,
+        crc32c(&zeroed).to_be_bytes(),
+        "big-endian, over the header with the field zeroed"
+    );
     let mut corrupt = bytes.clone();
     *corrupt.last_mut().unwrap() ^= 1;
     assert_eq!(rejected(&corrupt), ProxyHeaderError::ChecksumMismatch);
@@ -260,14 +311,35 @@ fn crc32c_is_castagnoli_and_checked_when_present() {
 fn v2_malformed_headers_are_rejected_early_with_the_reason() {
     let tcp4 = [192, 0, 2, 1, 192, 0, 2, 2, 0, 1, 0, 2];
     let cases: Vec<(Vec<u8>, ProxyHeaderError)> = vec![
-        (b"\r\n\r\n\0\r\nQUIX\n".to_vec(), ProxyHeaderError::NotProxyProtocol),
+        (
+            b"\r\n\r\n\0\r\nQUIX\n".to_vec(),
+            ProxyHeaderError::NotProxyProtocol,
+        ),
         (v2(0x11, 0x11, &tcp4), ProxyHeaderError::V2BadVersion(1)),
         (v2(0x22, 0x11, &tcp4), ProxyHeaderError::V2BadCommand(2)),
         (v2(0x21, 0x13, &tcp4), ProxyHeaderError::V2BadFamily(0x13)),
         (v2(0x21, 0x41, &tcp4), ProxyHeaderError::V2BadFamily(0x41)),
-        (v2(0x21, 0x11, &tcp4[..8]), ProxyHeaderError::V2AddressTooShort { family: 0x11, length: 8 }),
-        (v2(0x21, 0x21, &tcp4), ProxyHeaderError::V2AddressTooShort { family: 0x21, length: 12 }),
-        (v2(0x21, 0x31, &[0; 100]), ProxyHeaderError::V2AddressTooShort { family: 0x31, length: 100 }),
+        (
+            v2(0x21, 0x11, &tcp4[..8]),
+            ProxyHeaderError::V2AddressTooShort {
+                family: 0x11,
+                length: 8,
+            },
+        ),
+        (
+            v2(0x21, 0x21, &tcp4),
+            ProxyHeaderError::V2AddressTooShort {
+                family: 0x21,
+                length: 12,
+            },
+        ),
+        (
+            v2(0x21, 0x31, &[0; 100]),
+            ProxyHeaderError::V2AddressTooShort {
+                family: 0x31,
+                length: 100,
+            },
+        ),
         (
             v2(0x21, 0x11, &[&tcp4[..], &[tlv::ALPN, 0, 5, b'h']].concat()),
             ProxyHeaderError::V2BadTlv("a TLV runs past the end of the header"),
@@ -277,15 +349,27 @@ fn v2_malformed_headers_are_rejected_early_with_the_reason() {
             ProxyHeaderError::V2BadTlv("a TLV runs past the end of the header"),
         ),
         (
-            v2(0x21, 0x11, &[&tcp4[..], &tlv_bytes(tlv::SSL, &[1, 0, 0])].concat()),
+            v2(
+                0x21,
+                0x11,
+                &[&tcp4[..], &tlv_bytes(tlv::SSL, &[1, 0, 0])].concat(),
+            ),
             ProxyHeaderError::V2BadTlv("SSL value is truncated"),
         ),
         (
-            v2(0x21, 0x11, &[&tcp4[..], &tlv_bytes(tlv::CRC32C, &[1, 2])].concat()),
+            v2(
+                0x21,
+                0x11,
+                &[&tcp4[..], &tlv_bytes(tlv::CRC32C, &[1, 2])].concat(),
+            ),
             ProxyHeaderError::V2BadTlv("CRC32C value is not 4 bytes"),
         ),
         (
-            v2(0x21, 0x11, &[&tcp4[..], &tlv_bytes(tlv::UNIQUE_ID, &[7; 129])].concat()),
+            v2(
+                0x21,
+                0x11,
+                &[&tcp4[..], &tlv_bytes(tlv::UNIQUE_ID, &[7; 129])].concat(),
+            ),
             ProxyHeaderError::V2BadTlv("UNIQUE_ID is longer than 128 bytes"),
         ),
     ];
@@ -304,14 +388,20 @@ fn oversized_v2_headers_are_refused_at_their_length_field() {
     }
     assert_eq!(
         parser.feed(&huge[15..16]).unwrap_err(),
-        ProxyHeaderError::V2TooLong { length: 16 + 65535, limit: 4096 },
+        ProxyHeaderError::V2TooLong {
+            length: 16 + 65535,
+            limit: 4096
+        },
         "refused without waiting for (or buffering) the body"
     );
     // A raised limit accepts the same header.
     let mut body = vec![192, 0, 2, 1, 192, 0, 2, 2, 0, 1, 0, 2];
     body.extend(tlv_bytes(tlv::NOOP, &vec![0; 8000]));
     let bytes = v2(0x21, 0x11, &body);
-    assert!(matches!(HeaderParser::new().feed(&bytes), Err(ProxyHeaderError::V2TooLong { .. })));
+    assert!(matches!(
+        HeaderParser::new().feed(&bytes),
+        Err(ProxyHeaderError::V2TooLong { .. })
+    ));
     let mut big = HeaderParser::new().max_v2_header(16 * 1024);
     assert!(matches!(big.feed(&bytes).unwrap(), Step::Header { .. }));
     assert_eq!(parse_v2(&bytes).unwrap().tlvs.len(), 1);
@@ -321,30 +411,57 @@ fn oversized_v2_headers_are_refused_at_their_length_field() {
 fn errors_are_sticky_and_data_after_the_header_passes_through() {
     let mut parser = HeaderParser::new();
     assert!(parser.feed(b"XPROXY").is_err());
-    assert_eq!(parser.feed(b"PROXY UNKNOWN\r\n").unwrap_err(), ProxyHeaderError::NotProxyProtocol);
+    assert_eq!(
+        parser.feed(b"PROXY UNKNOWN\r\n").unwrap_err(),
+        ProxyHeaderError::NotProxyProtocol
+    );
     let mut parser = HeaderParser::new();
-    assert!(matches!(parser.feed(b"PROXY UNKNOWN\r\nhello").unwrap(), Step::Header { consumed: 15, .. }));
+    assert!(matches!(
+        parser.feed(b"PROXY UNKNOWN\r\nhello").unwrap(),
+        Step::Header { consumed: 15, .. }
+    ));
     assert!(parser.is_done());
     assert_eq!(parser.feed(b"more").unwrap(), Step::AfterHeader);
 }
 
 #[test]
 fn the_serializer_writes_what_the_parser_reads() {
-    let v4 = ProxyHeader::tcp(Version::V1, "192.168.0.1:56324".parse().unwrap(), "192.168.0.11:443".parse().unwrap());
-    assert_eq!(encode_v1(&v4).unwrap(), b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n");
-    let v6 = ProxyHeader::tcp(Version::V1, "[2001:db8::1]:1".parse().unwrap(), "[::ffff:192.0.2.1]:2".parse().unwrap());
+    let v4 = ProxyHeader::tcp(
+        Version::V1,
+        "192.168.0.1:56324".parse().unwrap(),
+        "192.168.0.11:443".parse().unwrap(),
+    );
+    assert_eq!(
+        encode_v1(&v4).unwrap(),
+        b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n"
+    );
+    let v6 = ProxyHeader::tcp(
+        Version::V1,
+        "[2001:db8::1]:1".parse().unwrap(),
+        "[::ffff:192.0.2.1]:2".parse().unwrap(),
+    );
     let line = v6.encode().unwrap();
     assert_eq!(line, b"PROXY TCP6 2001:db8::1 ::ffff:192.0.2.1 1 2\r\n");
     assert_eq!(parse_with_data(&line, b""), v6);
-    assert_eq!(ProxyHeader::local(Version::V1).encode().unwrap(), b"PROXY UNKNOWN\r\n");
-    assert_eq!(ProxyHeader::local(Version::V2).encode().unwrap(), v2(0x20, 0x00, &[]));
+    assert_eq!(
+        ProxyHeader::local(Version::V1).encode().unwrap(),
+        b"PROXY UNKNOWN\r\n"
+    );
+    assert_eq!(
+        ProxyHeader::local(Version::V2).encode().unwrap(),
+        v2(0x20, 0x00, &[])
+    );
 
     let mut with_tlv = v4.clone();
     with_tlv.tlvs.push(Tlv::new(tlv::ALPN, "h2"));
     assert_eq!(encode_v1(&with_tlv), Err(EncodeError::NotInV1("TLVs")));
     with_tlv.version = Version::V2;
     assert_eq!(parse_with_data(&with_tlv.encode().unwrap(), b""), with_tlv);
-    let mixed = ProxyHeader::tcp(Version::V2, "1.2.3.4:1".parse().unwrap(), "[::1]:2".parse().unwrap());
+    let mixed = ProxyHeader::tcp(
+        Version::V2,
+        "1.2.3.4:1".parse().unwrap(),
+        "[::1]:2".parse().unwrap(),
+    );
     assert_eq!(mixed.encode(), Err(EncodeError::MixedFamilies));
     let unix = ProxyHeader {
         version: Version::V2,

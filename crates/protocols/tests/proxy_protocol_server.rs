@@ -52,7 +52,10 @@ const PROXY_PEER: &str = "10.0.0.2:55555";
 
 fn connect(factory: &SharedFactory) -> StringTransportWithDisconnection<Box<dyn Protocol>> {
     let transport = StringTransport::with_addresses(tcp("10.0.0.1:8080"), tcp(PROXY_PEER));
-    StringTransportWithDisconnection::with_transport(factory.build_protocol(&tcp(PROXY_PEER)).unwrap(), transport)
+    StringTransportWithDisconnection::with_transport(
+        factory.build_protocol(&tcp(PROXY_PEER)).unwrap(),
+        transport,
+    )
 }
 
 #[test]
@@ -62,7 +65,10 @@ fn the_wrapped_protocol_sees_the_client_and_the_bytes_after_the_header() {
     let mut conn = connect(&factory);
     assert_eq!(conn.value(), b"", "nothing runs before the header");
     conn.data_received(b"PROXY TCP4 198.51.100.7 203.0.113.1 40000 443\r\nhello");
-    assert_eq!(conn.transport().take(), b"tcp:198.51.100.7:40000 tcp:203.0.113.1:443\nhello");
+    assert_eq!(
+        conn.transport().take(),
+        b"tcp:198.51.100.7:40000 tcp:203.0.113.1:443\nhello"
+    );
     conn.data_received(b" again");
     assert_eq!(conn.transport().take(), b" again");
     assert!(clock.calls().is_empty(), "the header timeout was cancelled");
@@ -72,7 +78,11 @@ fn the_wrapped_protocol_sees_the_client_and_the_bytes_after_the_header() {
 fn the_whole_conversation_is_the_same_at_every_chunk_size() {
     let (clock, _) = clock();
     let factory = server_factory(announce(), options(&clock).0);
-    let mut header = ProxyHeader::tcp(Version::V2, "[2001:db8::7]:1234".parse().unwrap(), "[2001:db8::1]:443".parse().unwrap());
+    let mut header = ProxyHeader::tcp(
+        Version::V2,
+        "[2001:db8::7]:1234".parse().unwrap(),
+        "[2001:db8::1]:443".parse().unwrap(),
+    );
     header.tlvs.push(Tlv::new(tlv::AUTHORITY, "example.org"));
     header.tlvs.push(Tlv::new(tlv::CRC32C, [0; 4]));
     let input = [header.encode().unwrap(), b"first line\nsecond".to_vec()].concat();
@@ -105,15 +115,24 @@ fn the_header_and_its_tlvs_are_a_transport_capability() {
     let inner = SharedFactory::new(protocol_factory(move |_: &Address| Keep(slot.clone())));
     let factory = server_factory(inner, options(&clock).0);
     let mut conn = connect(&factory);
-    conn.transport().provide_capability::<PeerCertificates>(vec![b"cert".to_vec()]);
-    let mut header = ProxyHeader::tcp(Version::V2, "192.0.2.1:1".parse().unwrap(), "192.0.2.2:2".parse().unwrap());
+    conn.transport()
+        .provide_capability::<PeerCertificates>(vec![b"cert".to_vec()]);
+    let mut header = ProxyHeader::tcp(
+        Version::V2,
+        "192.0.2.1:1".parse().unwrap(),
+        "192.0.2.2:2".parse().unwrap(),
+    );
     header.tlvs = vec![Tlv::new(tlv::ALPN, "h2"), Tlv::new(tlv::UNIQUE_ID, "abc")];
     conn.data_received(&header.encode().unwrap());
     let transport = kept.borrow().clone().unwrap();
     let seen = transport.capability::<ProxyInfo>().unwrap();
     assert_eq!(seen, header);
     assert_eq!(seen.alpn(), Some(&b"h2"[..]));
-    assert_eq!(transport.capability::<PeerCertificates>().unwrap(), vec![b"cert".to_vec()], "others pass through");
+    assert_eq!(
+        transport.capability::<PeerCertificates>().unwrap(),
+        vec![b"cert".to_vec()],
+        "others pass through"
+    );
     assert_eq!(transport.kind(), "string");
 }
 
@@ -124,7 +143,10 @@ fn local_and_unknown_headers_keep_the_real_addresses() {
     for header in [ProxyHeader::local(Version::V1), ProxyHeader::local(Version::V2)] {
         let mut conn = connect(&factory);
         conn.data_received(&header.encode().unwrap());
-        assert_eq!(conn.value(), format!("tcp:{PROXY_PEER} tcp:10.0.0.1:8080\n").as_bytes());
+        assert_eq!(
+            conn.value(),
+            format!("tcp:{PROXY_PEER} tcp:10.0.0.1:8080\n").as_bytes()
+        );
     }
 }
 
@@ -145,7 +167,10 @@ fn a_bad_or_missing_header_closes_with_the_reason() {
         *rejections.borrow(),
         [
             (tcp(PROXY_PEER), ProxyHeaderError::NotProxyProtocol),
-            (tcp(PROXY_PEER), ProxyHeaderError::V1Malformed("a port is over 65535")),
+            (
+                tcp(PROXY_PEER),
+                ProxyHeaderError::V1Malformed("a port is over 65535")
+            ),
         ]
     );
     assert!(clock.calls().is_empty());
@@ -163,7 +188,10 @@ fn a_slow_peer_is_cut_off_at_the_header_timeout() {
     clock.advance(Duration::from_secs(1));
     slow.settle();
     assert!(!slow.is_connected() && slow.transport().is_aborted());
-    assert_eq!(*rejections.borrow(), [(tcp(PROXY_PEER), ProxyHeaderError::Timeout(Duration::from_secs(3)))]);
+    assert_eq!(
+        *rejections.borrow(),
+        [(tcp(PROXY_PEER), ProxyHeaderError::Timeout(Duration::from_secs(3)))]
+    );
     // In time, no timeout.
     let mut quick = connect(&factory);
     clock.advance(Duration::from_millis(2900));
@@ -199,10 +227,16 @@ fn factories_inside_see_the_client_so_per_client_limits_work_behind_the_proxy() 
     alice.data_received(b"PROXY TCP4 192.0.2.10 10.0.0.1 1000 8080\r\n");
     let mut bob = connect(&factory);
     bob.data_received(b"PROXY TCP4 192.0.2.20 10.0.0.1 1000 8080\r\n");
-    assert!(alice.is_connected() && bob.is_connected(), "one proxy, two clients");
+    assert!(
+        alice.is_connected() && bob.is_connected(),
+        "one proxy, two clients"
+    );
     let mut alice_again = connect(&factory);
     alice_again.data_received(b"PROXY TCP4 192.0.2.10 10.0.0.1 2000 8080\r\n");
-    assert!(!alice_again.is_connected(), "refused: the factory saw the client's address");
+    assert!(
+        !alice_again.is_connected(),
+        "refused: the factory saw the client's address"
+    );
     assert_eq!(limit.active(&tcp("192.0.2.10:0")), 1);
     alice.peer_closed();
     assert_eq!(limit.peers(), 1);
@@ -223,14 +257,33 @@ fn the_haproxy_prefix_wraps_any_description() {
     }
     let error = registry.server_from_string(&reactor, "haproxy:").err().unwrap();
     assert_eq!(error.kind(), &ParseErrorKind::MissingArgument("endpoint"));
-    let error = registry.server_from_string(&reactor, "haproxy:timeout=x:tcp:0").err().unwrap();
+    let error = registry
+        .server_from_string(&reactor, "haproxy:timeout=x:tcp:0")
+        .err()
+        .unwrap();
     assert!(matches!(error.kind(), ParseErrorKind::InvalidValue { argument, .. } if argument == "timeout"));
-    let error = registry.server_from_string(&reactor, "haproxy:colour=red:tcp:0").err().unwrap();
+    let error = registry
+        .server_from_string(&reactor, "haproxy:colour=red:tcp:0")
+        .err()
+        .unwrap();
     assert_eq!(error.kind(), &ParseErrorKind::UnknownKey("colour".into()));
-    let error = registry.server_from_string(&reactor, "haproxy:tcp:0:timeout=3").err().unwrap();
-    assert_eq!(error.kind(), &ParseErrorKind::UnknownKey("timeout".into()), "options after the inner one are its own");
+    let error = registry
+        .server_from_string(&reactor, "haproxy:tcp:0:timeout=3")
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.kind(),
+        &ParseErrorKind::UnknownKey("timeout".into()),
+        "options after the inner one are its own"
+    );
     assert_eq!(error.position(), "haproxy:tcp:0:".len());
-    let error = registry.server_from_string(&reactor, "haproxy:nope:0").err().unwrap();
-    assert_eq!((error.kind(), error.position()), (&ParseErrorKind::UnknownPrefix("nope".into()), 8));
+    let error = registry
+        .server_from_string(&reactor, "haproxy:nope:0")
+        .err()
+        .unwrap();
+    assert_eq!(
+        (error.kind(), error.position()),
+        (&ParseErrorKind::UnknownPrefix("nope".into()), 8)
+    );
     reactor.close();
 }

@@ -41,10 +41,12 @@ pub use pattern::{
     SECONDS_1900_TO_1970, WallClock, chargen_cycle, daytime_line, rfc868_time,
 };
 pub use tcp::{
-    CHARGEN_CHUNK, Chargen, Daytime, Discard, Echo, Qotd, Time, chargen_factory, daytime_factory, discard_factory,
-    echo_factory, qotd_factory, time_factory,
+    CHARGEN_CHUNK, Chargen, Daytime, Discard, Echo, Qotd, Time, chargen_factory, daytime_factory,
+    discard_factory, echo_factory, qotd_factory, time_factory,
 };
-pub use udp::{MAX_CHARGEN_DATAGRAM, UdpChargen, UdpDaytime, UdpDiscard, UdpEcho, UdpQotd, UdpTime, may_answer};
+pub use udp::{
+    MAX_CHARGEN_DATAGRAM, UdpChargen, UdpDaytime, UdpDiscard, UdpEcho, UdpQotd, UdpTime, may_answer,
+};
 
 /// One of the inetd internal services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -165,7 +165,11 @@ pub struct QuoteTooLong {
 
 impl std::fmt::Display for QuoteTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a quote of {} bytes is longer than the {MAX_QUOTE} RFC 865 allows", self.len)
+        write!(
+            f,
+            "a quote of {} bytes is longer than the {MAX_QUOTE} RFC 865 allows",
+            self.len
+        )
     }
 }
 

@@ -82,7 +82,10 @@ impl Protocol for Chargen {
             buffer: RefCell::new(Vec::with_capacity(CHARGEN_CHUNK)),
             stopped: Cell::new(false),
         });
-        if transport.register_producer(Producer::Pull(producer.clone())).is_err() {
+        if transport
+            .register_producer(Producer::Pull(producer.clone()))
+            .is_err()
+        {
             transport.lose_connection();
         }
         self.producer = Some(producer);

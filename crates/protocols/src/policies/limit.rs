@@ -251,7 +251,12 @@ impl PeerLimit {
 
     /// Connections from `peer` holding a slot now.
     pub fn active(&self, peer: &Address) -> usize {
-        self.shared.active.borrow().get(&PeerKey::of(peer)).copied().unwrap_or(0)
+        self.shared
+            .active
+            .borrow()
+            .get(&PeerKey::of(peer))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many peers hold at least one slot.

@@ -215,7 +215,9 @@ impl ThrottleState {
         self.read_used.get() > 0
             || self.paused_by_us.get()
             || self.held_len.get() > 0
-            || self.write_budget.is_some_and(|budget| self.write_left.get() < budget)
+            || self
+                .write_budget
+                .is_some_and(|budget| self.write_left.get() < budget)
     }
 
     fn ensure_tick(self: &Rc<Self>) {
@@ -313,8 +315,11 @@ impl Policy for Throttled {
     fn data_received(&self, link: Link<'_>, data: &[u8]) {
         let state = &self.state;
         let Some(budget) = state.read_budget else { return };
-        state.read_used.set(state.read_used.get().saturating_add(data.len() as u64));
-        if state.read_used.get() >= budget && !state.paused_by_us.replace(true) && !state.paused_by_app.get() {
+        state
+            .read_used
+            .set(state.read_used.get().saturating_add(data.len() as u64));
+        if state.read_used.get() >= budget && !state.paused_by_us.replace(true) && !state.paused_by_app.get()
+        {
             link.below().pause_reading();
         }
         state.ensure_tick();

@@ -187,7 +187,10 @@ impl IdleState {
         if self.ended.get() {
             return;
         }
-        let idle_for = self.clock.now().saturating_duration_since(self.last_activity.get());
+        let idle_for = self
+            .clock
+            .now()
+            .saturating_duration_since(self.last_activity.get());
         if idle_for < self.timeout {
             return self.schedule(self.timeout - idle_for, IdleState::check);
         }

@@ -163,7 +163,13 @@ pub fn hex_dump(bytes: &[u8], limit: usize, out: &mut String) {
             }
         }
         out.push_str("  |");
-        out.extend(chunk.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }));
+        out.extend(chunk.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        }));
         out.push('|');
     }
     if shown.len() < bytes.len() {

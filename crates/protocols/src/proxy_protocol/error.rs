@@ -60,12 +60,17 @@ impl fmt::Display for ProxyHeaderError {
             ProxyHeaderError::V1BadLineEnding => f.write_str("PROXY v1 line ends with a bare CR or LF"),
             ProxyHeaderError::V1Malformed(what) => write!(f, "malformed PROXY v1 line: {what}"),
             ProxyHeaderError::V2BadVersion(version) => write!(f, "PROXY v2 header with version {version}"),
-            ProxyHeaderError::V2BadCommand(command) => write!(f, "PROXY v2 header with unknown command {command}"),
+            ProxyHeaderError::V2BadCommand(command) => {
+                write!(f, "PROXY v2 header with unknown command {command}")
+            }
             ProxyHeaderError::V2BadFamily(family) => {
                 write!(f, "PROXY v2 header with unknown family/protocol 0x{family:02x}")
             }
             ProxyHeaderError::V2TooLong { length, limit } => {
-                write!(f, "PROXY v2 header of {length} bytes, more than the {limit} accepted")
+                write!(
+                    f,
+                    "PROXY v2 header of {length} bytes, more than the {limit} accepted"
+                )
             }
             ProxyHeaderError::V2AddressTooShort { family, length } => write!(
                 f,

@@ -69,8 +69,8 @@ pub use error::{EncodeError, ProxyHeaderError};
 pub use header::{Command, ProxyAddresses, ProxyHeader, SslInfo, Tlv, Version, tlv};
 pub use parser::{DEFAULT_MAX_V2_HEADER, HeaderParser, MAX_V2_HEADER, Step};
 pub use server::{
-    DEFAULT_HEADER_TIMEOUT, PROXY_TARGET, ProxyInfo, ProxyProtocolOptions, ProxyProtocolServer, RejectionHook,
-    server_factory,
+    DEFAULT_HEADER_TIMEOUT, PROXY_TARGET, ProxyInfo, ProxyProtocolOptions, ProxyProtocolServer,
+    RejectionHook, server_factory,
 };
 pub use v1::{V1_MAX_LINE, V1_PREFIX, encode_v1, parse_v1};
 pub use v2::{UNIX_ADDRESS_LEN, V2_FIXED_LEN, V2_SIGNATURE, crc32c, encode_v2, parse_v2};

@@ -42,11 +42,15 @@ enum State {
     /// Not yet known which version.
     Detect,
     /// Inside a version 1 line; `cr` when the last byte was CR.
-    V1 { cr: bool },
+    V1 {
+        cr: bool,
+    },
     /// Reading the 16-byte version 2 prefix.
     V2Prefix,
     /// Reading a version 2 header of `total` bytes.
-    V2Body { total: usize },
+    V2Body {
+        total: usize,
+    },
     Done,
     Failed(ProxyHeaderError),
 }
@@ -107,7 +111,11 @@ impl HeaderParser {
         Err(error)
     }
 
-    fn complete(&mut self, parsed: Result<ProxyHeader, ProxyHeaderError>, consumed: usize) -> Result<Step, ProxyHeaderError> {
+    fn complete(
+        &mut self,
+        parsed: Result<ProxyHeader, ProxyHeaderError>,
+        consumed: usize,
+    ) -> Result<Step, ProxyHeaderError> {
         match parsed {
             Ok(header) => {
                 self.buf = Vec::new();

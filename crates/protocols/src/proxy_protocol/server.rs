@@ -236,7 +236,8 @@ impl Protocol for ProxyProtocolServer {
             Stage::Running(mut wrapped) => wrapped.connection_lost(below, reason),
             Stage::Header if !self.settled.get() => {
                 self.settle();
-                self.options.reject(&below.peer(), &ProxyHeaderError::ClosedBeforeHeader);
+                self.options
+                    .reject(&below.peer(), &ProxyHeaderError::ClosedBeforeHeader);
             }
             _ => self.settle(),
         }
@@ -251,7 +252,10 @@ struct ProxyProtocolFactory {
 
 impl Factory for ProxyProtocolFactory {
     fn build_protocol(&mut self, _proxy: &Address) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(ProxyProtocolServer::new(self.factory.clone(), self.options.clone())))
+        Some(Box::new(ProxyProtocolServer::new(
+            self.factory.clone(),
+            self.options.clone(),
+        )))
     }
 
     fn start_factory(&mut self) {

@@ -66,7 +66,9 @@ pub fn parse_v1(line: &[u8]) -> Result<ProxyHeader, ProxyHeaderError> {
         .ok_or(malformed("the line holds bytes that are not printable US-ASCII"))?;
     let fields: Vec<&str> = text.split(' ').collect();
     let [protocol, source, destination, source_port, destination_port] = fields[..] else {
-        return Err(malformed("expected 5 fields separated by single spaces after PROXY"));
+        return Err(malformed(
+            "expected 5 fields separated by single spaces after PROXY",
+        ));
     };
     let v6 = match protocol {
         "TCP4" => false,

@@ -155,7 +155,11 @@ pub fn parse_v2(header: &[u8]) -> Result<ProxyHeader, ProxyHeaderError> {
         // AF_UNSPEC: what follows may be address information of an
         // unknown shape, to be ignored.
         None if family == 0x00 => Vec::new(),
-        None => return Err(ProxyHeaderError::V2BadTlv("a TLV runs past the end of the header")),
+        None => {
+            return Err(ProxyHeaderError::V2BadTlv(
+                "a TLV runs past the end of the header",
+            ));
+        }
     };
     let addresses = match command {
         Command::Local => ProxyAddresses::Unknown,
@@ -198,7 +202,11 @@ pub fn encode_v2(header: &ProxyHeader) -> Result<Vec<u8>, EncodeError> {
                 destination,
             },
         ) => {
-            let protocol = if *transport == IpTransport::Udp { 0x02 } else { 0x01 };
+            let protocol = if *transport == IpTransport::Udp {
+                0x02
+            } else {
+                0x01
+            };
             match (source, destination) {
                 (SocketAddr::V4(s), SocketAddr::V4(d)) => {
                     out.extend_from_slice(&s.ip().octets());
