@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gyre_core::producer::{Producer, PushProducer, WaterMarks};
+use gyre_core::producer::{Producer, PullProducer, PushProducer, WaterMarks};
 use gyre_core::{Protocol, Transport};
 use gyre_protocols::policies::{Throttle, ThrottleBacklogFull, Wrapped, wrap_factory};
 use gyre_testing::{StringTransport, StringTransportWithDisconnection, connect_pair};
@@ -159,6 +159,53 @@ fn a_producer_is_paused_while_bytes_are_held_so_memory_stays_bounded() {
     assert!(
         most_held <= 8192 + 1024,
         "held at most the high-water mark and one write: {most_held}"
+    );
+}
+
+/// Writes one 1000-byte chunk each time it is asked.
+struct Puller {
+    transport: Transport,
+    asked: Cell<usize>,
+}
+
+impl PullProducer for Puller {
+    fn resume_producing(&self) {
+        self.asked.set(self.asked.get() + 1);
+        self.transport.write(&[b'p'; 1000]);
+    }
+    fn stop_producing(&self) {}
+}
+
+#[test]
+fn a_pull_producer_is_asked_again_once_the_transport_below_drains() {
+    let (clock, shared) = clock();
+    let string = StringTransport::new();
+    let mut protocol = Wrapped::new(
+        Throttle::new(shared).write_rate(10_000).throttled(),
+        Recorder::new().0,
+    );
+    protocol.connection_made(&string.handle());
+    let transport = protocol.transport().unwrap().clone();
+    transport.set_water_marks(WaterMarks::new(4000, 2000));
+    let puller = Rc::new(Puller {
+        transport: transport.clone(),
+        asked: Cell::new(0),
+    });
+    transport
+        .register_producer(Producer::Pull(puller.clone()))
+        .unwrap();
+    assert_eq!(puller.asked.get(), 1, "asked for a first chunk");
+    // The peer reads nothing: the bytes below pile up, the producer waits.
+    for _ in 0..3 {
+        clock.advance(SECOND);
+    }
+    let stalled = puller.asked.get();
+    assert!(string.value().len() > 2000 && stalled <= 4, "{stalled} chunks");
+    string.clear(); // the peer reads everything
+    clock.advance(SECOND);
+    assert!(
+        puller.asked.get() > stalled,
+        "asked again after the drain, by the next tick"
     );
 }
 

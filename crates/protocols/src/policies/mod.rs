@@ -69,13 +69,15 @@
 mod factory;
 mod limit;
 mod throttle;
+mod throttled;
 mod timeout;
 mod traffic_log;
 mod wrap;
 
 pub use factory::{Admission, FnPolicies, PolicyFactory, policy_fn, wrap_factory};
 pub use limit::{Busy, ConnectionLimit, LimitSlot, PeerKey, PeerLimit, busy};
-pub use throttle::{DEFAULT_MAX_HELD, DEFAULT_PERIOD, Throttle, ThrottleBacklogFull, Throttled};
+pub use throttle::{DEFAULT_MAX_HELD, DEFAULT_PERIOD, Throttle, ThrottleBacklogFull};
+pub use throttled::Throttled;
 pub use timeout::{DEFAULT_ABORT_GRACE, IdleHook, IdleTimeout, IdleTimer, TimeoutAction};
 pub use traffic_log::{DEFAULT_DUMP_LIMIT, TRAFFIC_TARGET, TrafficLog, TrafficLogger, hex_dump};
 pub use wrap::{Link, Policy, Wrapped};

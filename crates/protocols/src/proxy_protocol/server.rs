@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use gyre_core::address::Address;
 use gyre_core::capability::{Capability, CapabilityRequest};
+use gyre_core::transport::ConnectionState;
 use gyre_core::{Clock, ClockExt, DelayedCall, Factory, Failure, Protocol, SharedFactory, Transport};
 
 use crate::policies::{Policy, Wrapped};
@@ -182,7 +183,8 @@ impl ProxyProtocolServer {
         };
         let mut wrapped = Box::new(Wrapped::new(Proxied { header }, protocol));
         wrapped.connection_made(below);
-        if !rest.is_empty() && !below.is_closed() {
+        // Nothing is read after a close, as a transport stops reading then.
+        if !rest.is_empty() && below.state() == ConnectionState::Open {
             wrapped.data_received(below, rest);
         }
         self.stage = Stage::Running(wrapped);
