@@ -13,6 +13,14 @@
 //! |---|---|
 //! | `timeout=SECONDS` | how long a connection may take to send its header (default 10) |
 //! | `maxHeader=BYTES` | the largest version 2 header accepted (default 4096) |
+//!
+//! The header is read by the factory handed to the inner endpoint, so it
+//! comes *inside* whatever that endpoint adds: `haproxy:ssl:...` would
+//! expect the header inside TLS, which is not what proxies send. For TLS
+//! after the header, listen on a plain endpoint with
+//! `server_factory(gyre_tls::wrap_server_factory(config, app), options)`.
+//! A keyword may appear only once in the whole string (the grammar's rule),
+//! so the wrapper's options cannot share a name with the inner endpoint's.
 
 use std::rc::Rc;
 
