@@ -22,6 +22,12 @@ use crate::unix::{UnixClientEndpoint, UnixServerEndpoint};
 
 /// Builds a server endpoint from a parsed description.
 pub type ServerParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn ServerEndpoint>, ParseError>>;
+/// Builds a server endpoint that wraps another (`haproxy:tcp:8080`): it
+/// receives its own description (its prefix and the keyword arguments
+/// written before the inner description) and the inner endpoint, already
+/// built from the rest of the string by the same registry.
+pub type ServerWrapper =
+    Rc<dyn Fn(&Reactor, &Description, Rc<dyn ServerEndpoint>) -> Result<Rc<dyn ServerEndpoint>, ParseError>>;
 /// Builds a client endpoint from a parsed description.
 pub type ClientParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn ClientEndpoint>, ParseError>>;
 
@@ -29,6 +35,7 @@ pub type ClientParser = Rc<dyn Fn(&Reactor, &Description) -> Result<Rc<dyn Clien
 #[derive(Clone)]
 pub struct EndpointRegistry {
     servers: HashMap<String, ServerParser>,
+    server_wrappers: HashMap<String, ServerWrapper>,
     clients: HashMap<String, ClientParser>,
 }
 
@@ -52,6 +59,7 @@ impl EndpointRegistry {
     pub fn empty() -> Self {
         EndpointRegistry {
             servers: HashMap::new(),
+            server_wrappers: HashMap::new(),
             clients: HashMap::new(),
         }
     }
@@ -62,7 +70,28 @@ impl EndpointRegistry {
         prefix: &str,
         parser: impl Fn(&Reactor, &Description) -> Result<Rc<dyn ServerEndpoint>, ParseError> + 'static,
     ) {
+        self.server_wrappers.remove(&prefix.to_ascii_lowercase());
         self.servers.insert(prefix.to_ascii_lowercase(), Rc::new(parser));
+    }
+
+    /// Adds (or replaces) a server prefix that wraps another description:
+    /// `PREFIX[:key=value...]:INNER`, where `INNER` (from the first
+    /// positional argument on) is parsed by this registry, whatever was
+    /// registered after this call, and the keyword arguments before it are
+    /// the wrapper's own.
+    pub fn register_server_wrapper(
+        &mut self,
+        prefix: &str,
+        wrapper: impl Fn(
+            &Reactor,
+            &Description,
+            Rc<dyn ServerEndpoint>,
+        ) -> Result<Rc<dyn ServerEndpoint>, ParseError>
+        + 'static,
+    ) {
+        self.servers.remove(&prefix.to_ascii_lowercase());
+        self.server_wrappers
+            .insert(prefix.to_ascii_lowercase(), Rc::new(wrapper));
     }
 
     /// Adds (or replaces) the client parser for `prefix`.
@@ -81,11 +110,47 @@ impl EndpointRegistry {
         description: &str,
     ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
         let parsed = Description::parse(description)?;
+        if let Some(wrapper) = self
+            .server_wrappers
+            .get(&parsed.prefix.value.to_ascii_lowercase())
+        {
+            return self.wrapped_server(reactor, &parsed, wrapper);
+        }
         let parser = self
             .servers
             .get(&parsed.prefix.value.to_ascii_lowercase())
             .ok_or_else(|| parsed.error(ParseErrorKind::UnknownPrefix(parsed.prefix.value.clone()), 0))?;
         parser(reactor, &parsed)
+    }
+
+    /// Splits a wrapper's description at its first positional argument,
+    /// builds the inner endpoint from the rest (errors point into the
+    /// whole string) and hands both to the wrapper.
+    fn wrapped_server(
+        &self,
+        reactor: &Reactor,
+        parsed: &Description,
+        wrapper: &ServerWrapper,
+    ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
+        let Some(first) = parsed.args.first() else {
+            let end = parsed.source.len();
+            return Err(parsed.error(ParseErrorKind::MissingArgument("endpoint"), end));
+        };
+        let own = Description {
+            prefix: parsed.prefix.clone(),
+            args: Vec::new(),
+            kwargs: parsed
+                .kwargs
+                .iter()
+                .filter(|(key, _)| key.start < first.start)
+                .cloned()
+                .collect(),
+            source: parsed.source.clone(),
+        };
+        let inner = self
+            .server_from_string(reactor, &parsed.source[first.start..])
+            .map_err(|error| parsed.error(error.kind().clone(), error.position() + first.start))?;
+        wrapper(reactor, &own, inner)
     }
 
     /// A client endpoint from a description such as `tcp:host=example.com:port=80`.
@@ -104,7 +169,12 @@ impl EndpointRegistry {
 
     /// The server prefixes known, sorted.
     pub fn server_prefixes(&self) -> Vec<String> {
-        let mut prefixes: Vec<String> = self.servers.keys().cloned().collect();
+        let mut prefixes: Vec<String> = self
+            .servers
+            .keys()
+            .chain(self.server_wrappers.keys())
+            .cloned()
+            .collect();
         prefixes.sort();
         prefixes
     }
