@@ -131,7 +131,9 @@ impl Amp {
                     C::Response::decode_fields(&response, &mut DecodeContext::new(&mut received))
                         .map_err(|error| Failure::new(error).context(format!("the answer to {}", C::NAME)))
                 }
-                CallOutcome::Error { code, description } => Err(remote_failure::<C::Error>(&code, description)),
+                CallOutcome::Error { code, description } => {
+                    Err(remote_failure::<C::Error>(&code, description).context(format!("calling {}", C::NAME)))
+                }
                 CallOutcome::Failed(failure) => Err(failure),
             };
             waiting.fire(result);

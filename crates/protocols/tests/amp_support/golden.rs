@@ -444,9 +444,9 @@ pub const BOOLEANS: &[(bool, &[u8])] = &[
 pub const UNICODE: &[(&str, &[u8])] = &[
     ("", b""),
     ("hello", b"hello"),
-    ("héllo ☃", b"h\xc3\xa9llo \xe2\x98\x83"),
-    ("😀 emoji", b"\xf0\x9f\x98\x80 emoji"),
-    ("nul\\0inside", b"nul\x00inside"),
+    ("h\u{e9}llo \u{2603}", b"h\xc3\xa9llo \xe2\x98\x83"),
+    ("\u{1f600} emoji", b"\xf0\x9f\x98\x80 emoji"),
+    ("nul\u{0}inside", b"nul\x00inside"),
 ];
 
 pub const DECIMALS: &[(&str, &[u8])] = &[

@@ -36,7 +36,15 @@ def rust_bytes(data):
 
 
 def rust_str(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    out = []
+    for c in text:
+        if c in "\\\"":
+            out.append("\\" + c)
+        elif 0x20 <= ord(c) < 0x7F:
+            out.append(c)
+        else:
+            out.append("\\u{%x}" % ord(c))
+    return '"' + "".join(out) + '"'
 
 
 lines = []
@@ -80,7 +88,7 @@ table("BOOLEANS", "(bool, &[u8])", ["(%s, %s)" % (str(v).lower(), rust_bytes(boo
 
 unicode = amp.Unicode()
 texts = ["", "hello", "h\u00e9llo \u2603", "\U0001F600 emoji", "nul\x00inside"]
-table("UNICODE", "(&str, &[u8])", ["(%s, %s)" % (rust_str(t.replace("\x00", "\\0")), rust_bytes(unicode.toString(t))) for t in texts])
+table("UNICODE", "(&str, &[u8])", ["(%s, %s)" % (rust_str(t), rust_bytes(unicode.toString(t))) for t in texts])
 
 dec = amp.Decimal()
 decimals = ["0", "1.0", "-1", "10", "1E+2", "1E-1", "1.5E+2", "0.000001", "0.0000001", "-0E+3", "0.00",
