@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses part of this module
 
 pub mod golden;
+pub mod interop;
 
 use gyre_protocols::amp::{AmpList, Command, DateTime, Decimal, Empty, NoErrors, Responders};
 
