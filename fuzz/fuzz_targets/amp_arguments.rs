@@ -6,7 +6,7 @@
 #![no_main]
 
 use gyre_protocols::amp::{
-    AmpList, Argument, BoxLimits, DateTime, DecodeContext, Decimal, EncodeContext, Fields, decode_boxes,
+    AmpList, Argument, BoxLimits, DateTime, Decimal, DecodeContext, EncodeContext, Fields, decode_boxes,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -27,9 +27,13 @@ fn stable<T: Argument>(bytes: &[u8]) {
     let Ok(value) = T::decode(bytes, &mut DecodeContext::default()) else {
         return;
     };
-    let encoded = value.encode(&mut EncodeContext::default()).expect("a decoded value encodes");
+    let encoded = value
+        .encode(&mut EncodeContext::default())
+        .expect("a decoded value encodes");
     let again = T::decode(&encoded, &mut DecodeContext::default()).expect("an encoded value decodes");
-    let twice = again.encode(&mut EncodeContext::default()).expect("encodes again");
+    let twice = again
+        .encode(&mut EncodeContext::default())
+        .expect("encodes again");
     assert_eq!(encoded, twice);
 }
 

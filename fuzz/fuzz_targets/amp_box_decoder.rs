@@ -9,7 +9,10 @@ use gyre_protocols::amp::{AmpBox, AmpConfig, AmpMachine, BoxDecoder, BoxLimits, 
 use libfuzzer_sys::fuzz_target;
 
 fn decode(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<AmpBox>, bool) {
-    let limits = BoxLimits { max_box_bytes: 4096, max_keys: 16 };
+    let limits = BoxLimits {
+        max_box_bytes: 4096,
+        max_keys: 16,
+    };
     let mut decoder = BoxDecoder::new(limits);
     let mut boxes = Vec::new();
     for chunk in chunks {
@@ -42,14 +45,20 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, [decoded.clone()]);
     }
 
-    let mut machine = AmpMachine::new(AmpConfig { max_in_flight_commands: 4, ..AmpConfig::default() });
+    let mut machine = AmpMachine::new(AmpConfig {
+        max_in_flight_commands: 4,
+        ..AmpConfig::default()
+    });
     let _ = machine.ask(b"Probe", AmpBox::new());
     let mut rest = input;
     for _ in 0..64 {
         let used = machine.handle_input(rest);
         rest = &rest[used..];
         while let Some(event) = machine.poll_event() {
-            if let Event::Command { ticket, arguments, .. } = event {
+            if let Event::Command {
+                ticket, arguments, ..
+            } = event
+            {
                 let _ = machine.complete(ticket, Reply::Answer(arguments));
             }
         }

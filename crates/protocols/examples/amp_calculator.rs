@@ -18,7 +18,9 @@ use std::rc::Rc;
 
 use gyre_core::{Failure, SharedFactory};
 use gyre_endpoints::EndpointRegistry;
-use gyre_protocols::amp::{AmpFactory, AmpProtocol, Command, CommandError, NoErrors, Responders, connect_amp};
+use gyre_protocols::amp::{
+    AmpFactory, AmpProtocol, Command, CommandError, NoErrors, Responders, connect_amp,
+};
 use gyre_reactor::Reactor;
 
 gyre_protocols::amp_fields! {
@@ -71,7 +73,10 @@ fn responders() -> Responders {
     let mut responders = Responders::new();
     responders
         .add(Sum, |pair| {
-            let total = pair.a.checked_add(pair.b).ok_or_else(|| Failure::msg("integer overflow"))?;
+            let total = pair
+                .a
+                .checked_add(pair.b)
+                .ok_or_else(|| Failure::msg("integer overflow"))?;
             println!("did a sum: {} + {} = {total}", pair.a, pair.b);
             Ok(Total { total })
         })
@@ -80,7 +85,10 @@ fn responders() -> Responders {
                 return Err(DivideError::ZeroDivision("division by zero".into()).into());
             }
             let result = fraction.numerator as f64 / fraction.denominator as f64;
-            println!("divided: {} / {} = {result}", fraction.numerator, fraction.denominator);
+            println!(
+                "divided: {} / {} = {result}",
+                fraction.numerator, fraction.denominator
+            );
             Ok(Quotient { result })
         });
     responders
@@ -145,31 +153,46 @@ fn describe(failure: &Failure) -> String {
     }
 }
 
-fn call(reactor: &Reactor, description: &str, operations: Vec<Operation>) -> Result<(), Box<dyn std::error::Error>> {
+fn call(
+    reactor: &Reactor,
+    description: &str,
+    operations: Vec<Operation>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = EndpointRegistry::default()
         .client_from_string(reactor, description)
         .map_err(|error| error.to_string())?;
     let connecting = connect_amp(&*endpoint, AmpProtocol::default());
-    reactor.block_on(async move {
-        let amp = connecting.await?;
-        for operation in operations {
-            match operation {
-                Operation::Sum(a, b) => match amp.call_remote::<Sum>(Pair { a, b }).await {
-                    Ok(total) => println!("sum {a} {b} = {}", total.total),
-                    Err(failure) => println!("sum {a} {b} failed: {}", describe(&failure)),
-                },
-                Operation::Divide(numerator, denominator) => {
-                    match amp.call_remote::<Divide>(Fraction { numerator, denominator }).await {
-                        Ok(quotient) => println!("divide {numerator} {denominator} = {}", quotient.result),
-                        Err(failure) => println!("divide {numerator} {denominator} failed: {}", describe(&failure)),
+    reactor
+        .block_on(async move {
+            let amp = connecting.await?;
+            for operation in operations {
+                match operation {
+                    Operation::Sum(a, b) => match amp.call_remote::<Sum>(Pair { a, b }).await {
+                        Ok(total) => println!("sum {a} {b} = {}", total.total),
+                        Err(failure) => println!("sum {a} {b} failed: {}", describe(&failure)),
+                    },
+                    Operation::Divide(numerator, denominator) => {
+                        match amp
+                            .call_remote::<Divide>(Fraction {
+                                numerator,
+                                denominator,
+                            })
+                            .await
+                        {
+                            Ok(quotient) => {
+                                println!("divide {numerator} {denominator} = {}", quotient.result)
+                            }
+                            Err(failure) => {
+                                println!("divide {numerator} {denominator} failed: {}", describe(&failure))
+                            }
+                        }
                     }
                 }
             }
-        }
-        amp.lose_connection();
-        Ok(())
-    })
-    .map_err(|failure| failure.to_string().into())
+            amp.lose_connection();
+            Ok(())
+        })
+        .map_err(|failure| failure.to_string().into())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

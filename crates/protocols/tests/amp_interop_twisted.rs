@@ -46,57 +46,75 @@ fn a_gyre_client_calls_a_twisted_server_with_every_type_and_error() {
     let dir = PeerDir::new("tcp-server");
     let (_server, port) = twisted_server(&dir, &["server", "tcp"]);
     let reactor = Reactor::new().unwrap();
-    with_client(&reactor, &format!("tcp:host=127.0.0.1:port={port}"), async |amp: Amp| {
-        assert_eq!(amp.call_remote::<Sum>(Pair { a: 13, b: 81 }).await?.total, 94);
-        let quotient = amp
-            .call_remote::<Divide>(Fraction {
-                numerator: 1,
-                denominator: 8,
-            })
-            .await?;
-        assert_eq!(quotient.result, 0.125);
+    with_client(
+        &reactor,
+        &format!("tcp:host=127.0.0.1:port={port}"),
+        async |amp: Amp| {
+            assert_eq!(amp.call_remote::<Sum>(Pair { a: 13, b: 81 }).await?.total, 94);
+            let quotient = amp
+                .call_remote::<Divide>(Fraction {
+                    numerator: 1,
+                    denominator: 8,
+                })
+                .await?;
+            assert_eq!(quotient.result, 0.125);
 
-        let echoed = amp.call_remote::<Echo>(expected()).await?;
-        assert!(echoed.matches, "Twisted decoded every argument to the expected Python value");
-        assert_eq!(wire_form(echoed.everything), wire_form(expected()));
+            let echoed = amp.call_remote::<Echo>(expected()).await?;
+            assert!(
+                echoed.matches,
+                "Twisted decoded every argument to the expected Python value"
+            );
+            assert_eq!(wire_form(echoed.everything), wire_form(expected()));
 
-        let zero = amp
-            .call_remote::<Divide>(Fraction {
-                numerator: 1,
-                denominator: 0,
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(
-            zero.downcast_ref::<DivideError>(),
-            Some(&DivideError::ZeroDivision("division by zero".into()))
-        );
+            let zero = amp
+                .call_remote::<Divide>(Fraction {
+                    numerator: 1,
+                    denominator: 0,
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(
+                zero.downcast_ref::<DivideError>(),
+                Some(&DivideError::ZeroDivision("division by zero".into()))
+            );
 
-        let nope = amp.call_remote::<Nope>(Empty).await.unwrap_err();
-        assert_eq!(
-            nope.downcast_ref::<UnhandledCommand>().map(|e| e.description.as_str()),
-            Some("Unhandled Command: b'Nope'")
-        );
+            let nope = amp.call_remote::<Nope>(Empty).await.unwrap_err();
+            assert_eq!(
+                nope.downcast_ref::<UnhandledCommand>()
+                    .map(|e| e.description.as_str()),
+                Some("Unhandled Command: b'Nope'")
+            );
 
-        amp.send::<Log>(Message { message: "hello".into() })?;
-        amp.send::<Log>(Message {
-            message: "w\u{f6}rld".into(),
-        })?;
-        let heard = amp.call_remote::<Heard>(Empty).await?;
-        assert_eq!(heard.messages, ["hello", "w\u{f6}rld"]);
+            amp.send::<Log>(Message {
+                message: "hello".into(),
+            })?;
+            amp.send::<Log>(Message {
+                message: "w\u{f6}rld".into(),
+            })?;
+            let heard = amp.call_remote::<Heard>(Empty).await?;
+            assert_eq!(heard.messages, ["hello", "w\u{f6}rld"]);
 
-        let failed = amp.call_remote::<Fail>(Why { why: "boom".into() }).await.unwrap_err();
-        assert_eq!(
-            failed.downcast_ref::<UnknownRemoteError>().map(|e| e.description.as_str()),
-            Some("Unknown Error")
-        );
-        // Twisted closes the connection after an undeclared failure (our
-        // next call may or may not be written before we hear of it).
-        let after = amp.call_remote::<Sum>(Pair { a: 1, b: 1 }).await.unwrap_err();
-        assert!(after.is::<ConnectionDone>() || after.is::<ConnectionLost>(), "{after}");
-        assert!(!amp.is_connected());
-        Ok(())
-    });
+            let failed = amp
+                .call_remote::<Fail>(Why { why: "boom".into() })
+                .await
+                .unwrap_err();
+            assert_eq!(
+                failed
+                    .downcast_ref::<UnknownRemoteError>()
+                    .map(|e| e.description.as_str()),
+                Some("Unknown Error")
+            );
+            // Twisted closes the connection after an undeclared failure (our
+            // next call may or may not be written before we hear of it).
+            let after = amp.call_remote::<Sum>(Pair { a: 1, b: 1 }).await.unwrap_err();
+            assert!(
+                after.is::<ConnectionDone>() || after.is::<ConnectionLost>(),
+                "{after}"
+            );
+            assert!(!amp.is_connected());
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -108,7 +126,8 @@ fn a_twisted_client_calls_a_gyre_server_with_every_type_and_error() {
         .listen_tcp("127.0.0.1:0".parse().unwrap(), factory, 16)
         .unwrap();
     let address = port.host().socket_addr().unwrap();
-    let (status, printed) = run_twisted_client(&reactor, &dir, &["client", "tcp", &address.port().to_string()]);
+    let (status, printed) =
+        run_twisted_client(&reactor, &dir, &["client", "tcp", &address.port().to_string()]);
     assert!(status.success(), "{status}:\n{printed}");
     for check in [
         "ok sum",
@@ -156,7 +175,9 @@ fn the_calculator_example_calls_a_twisted_server() {
         let _ = std::io::Read::read_to_string(&mut { stdout }, &mut text);
         let _ = tx.send(text);
     });
-    let printed = rx.recv_timeout(LIMIT).expect("the example client finished in time");
+    let printed = rx
+        .recv_timeout(LIMIT)
+        .expect("the example client finished in time");
     drop(guard);
     assert_eq!(
         printed,
@@ -183,7 +204,11 @@ fn descriptors_cross_a_unix_socket_to_and_from_a_twisted_server() {
             std::io::Read::read_to_string(&mut reader, &mut text)?;
             assert_eq!(text, label, "Twisted wrote into the descriptor gyre passed");
         }
-        let answer = amp.call_remote::<Pipe>(Text { text: "from twisted".into() }).await?;
+        let answer = amp
+            .call_remote::<Pipe>(Text {
+                text: "from twisted".into(),
+            })
+            .await?;
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::fs::File::from(answer.fd), &mut text)?;
         assert_eq!(text, "from twisted", "gyre read the descriptor Twisted passed");

@@ -14,25 +14,12 @@ use std::rc::Rc;
 use amp_support::*;
 use gyre_core::capability::{FdSender, SendFileDescriptors, UnixFdPassing};
 use gyre_core::errors::NotSupportedByTransport;
-use gyre_core::{Deferred, Failure, Protocol, Resolver};
+use gyre_core::{Deferred, Failure, Protocol};
 use gyre_protocols::amp::{
     AmpConfig, AmpProtocol, Command, DecodeError, NoErrors, ProtocolError, Responders, SendError,
     UnknownRemoteError,
 };
 use gyre_testing::{StringTransportWithDisconnection, connect_pair, failure_result_of, success_result_of};
-
-type Waiting = Rc<RefCell<Vec<(i64, Resolver<Total>)>>>;
-
-fn slow(waiting: &Waiting) -> Responders {
-    let waiting = waiting.clone();
-    let mut responders = Responders::new();
-    responders.add(Sum, move |pair| {
-        let (deferred, resolver) = Deferred::new();
-        waiting.borrow_mut().push((pair.a + pair.b, resolver));
-        deferred
-    });
-    responders
-}
 
 #[test]
 fn commands_piling_up_pause_reading_until_answers_go_out() {
@@ -43,10 +30,19 @@ fn commands_piling_up_pause_reading_until_answers_go_out() {
     };
     let client = AmpProtocol::default();
     let amp = client.amp();
-    let mut pair = connect_pair(AmpProtocol::with_config(slow(&waiting), config), client);
-    let calls: Vec<_> = (0..5).map(|n| amp.call_remote::<Sum>(Pair { a: n, b: 0 })).collect();
+    let mut pair = connect_pair(
+        AmpProtocol::with_config(slow_responders(&waiting), config),
+        client,
+    );
+    let calls: Vec<_> = (0..5)
+        .map(|n| amp.call_remote::<Sum>(Pair { a: n, b: 0 }))
+        .collect();
     pair.pump();
-    assert_eq!(waiting.borrow().len(), 2, "two commands are in the responders' hands");
+    assert_eq!(
+        waiting.borrow().len(),
+        2,
+        "two commands are in the responders' hands"
+    );
     assert!(pair.server_end().is_reading_paused());
     let mut answered = 0;
     while answered < 5 {
@@ -72,7 +68,7 @@ fn too_many_waiting_calls_fail_at_once() {
         },
     );
     let amp = client.amp();
-    let mut pair = connect_pair(AmpProtocol::new(slow(&waiting)), client);
+    let mut pair = connect_pair(AmpProtocol::new(slow_responders(&waiting)), client);
     let first = amp.call_remote::<Sum>(Pair { a: 1, b: 1 });
     let second = amp.call_remote::<Sum>(Pair { a: 2, b: 2 });
     let failure = failure_result_of(second);
@@ -85,7 +81,10 @@ fn too_many_waiting_calls_fail_at_once() {
     resolver.callback(Total { total });
     pair.pump();
     assert_eq!(success_result_of(first).total, 2);
-    assert!(!amp.call_remote::<Sum>(Pair { a: 0, b: 0 }).has_result(), "room again");
+    assert!(
+        !amp.call_remote::<Sum>(Pair { a: 0, b: 0 }).has_result(),
+        "room again"
+    );
 }
 
 #[test]
@@ -103,7 +102,10 @@ fn a_responder_that_drops_its_deferred_answers_unknown() {
     pair.pump();
     let failure = failure_result_of(answer);
     let unknown = failure.downcast_ref::<UnknownRemoteError>().expect("UNKNOWN");
-    assert_eq!(unknown.description, "the responder dropped its Deferred without answering");
+    assert_eq!(
+        unknown.description,
+        "the responder dropped its Deferred without answering"
+    );
 }
 
 #[test]
@@ -127,7 +129,10 @@ fn garbage_closes_the_connection_and_fails_waiting_calls_with_the_reason() {
         connection.settle();
         let failure = failure_result_of(waiting);
         assert_eq!(failure.downcast_ref::<ProtocolError>(), Some(&expected));
-        assert_eq!(amp.end_reason().unwrap().downcast_ref::<ProtocolError>(), Some(&expected));
+        assert_eq!(
+            amp.end_reason().unwrap().downcast_ref::<ProtocolError>(),
+            Some(&expected)
+        );
     }
 }
 
@@ -194,7 +199,10 @@ fn descriptors_are_numbered_per_connection_and_claimed_by_ordinal() {
     let server_transport = pair.server_transport();
     pair.server().file_descriptors_received(&server_transport, passed);
     pair.pump();
-    for (call, (mut reader, label)) in calls.into_iter().zip(readers.into_iter().zip(["first", "second"])) {
+    for (call, (mut reader, label)) in calls
+        .into_iter()
+        .zip(readers.into_iter().zip(["first", "second"]))
+    {
         success_result_of(call);
         let mut text = String::new();
         std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
@@ -212,7 +220,10 @@ fn descriptors_need_a_transport_that_passes_them() {
         fd: OwnedFd::from(writer),
         spare: None,
     });
-    assert_eq!(failure_result_of(early).downcast_ref::<SendError>(), Some(&SendError::NotConnected));
+    assert_eq!(
+        failure_result_of(early).downcast_ref::<SendError>(),
+        Some(&SendError::NotConnected)
+    );
     let mut pair = connect_pair(AmpProtocol::new(greeter()), client);
     let (_, writer) = std::io::pipe().unwrap();
     let call = amp.call_remote::<Greet>(Sink {
@@ -233,10 +244,13 @@ fn a_peer_passing_too_many_unclaimed_descriptors_is_cut_off() {
         max_received_descriptors: 2,
         ..AmpConfig::default()
     };
-    let mut connection = StringTransportWithDisconnection::new(AmpProtocol::with_config(Responders::new(), config));
+    let mut connection =
+        StringTransportWithDisconnection::new(AmpProtocol::with_config(Responders::new(), config));
     let amp = connection.protocol().amp();
     let pending = amp.call_remote::<Sum>(Pair { a: 1, b: 1 });
-    let fds: Vec<OwnedFd> = (0..3).map(|_| OwnedFd::from(std::io::pipe().unwrap().0)).collect();
+    let fds: Vec<OwnedFd> = (0..3)
+        .map(|_| OwnedFd::from(std::io::pipe().unwrap().0))
+        .collect();
     let handle = connection.handle().clone();
     connection.protocol_mut().file_descriptors_received(&handle, fds);
     assert!(connection.transport().is_disconnecting());

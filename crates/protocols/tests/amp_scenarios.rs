@@ -11,8 +11,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use amp_support::*;
+use gyre_core::Failure;
 use gyre_core::errors::{ConnectionDone, ConnectionLost};
-use gyre_core::{Deferred, Failure, Resolver};
 use gyre_protocols::amp::{
     AmpBox, AmpConfig, AmpProtocol, Empty, RemoteAmpError, Responders, UnhandledCommand, UnknownRemoteError,
 };
@@ -37,7 +37,8 @@ fn replies_to_twisteds_requests_are_twisteds_replies() {
         golden::ERROR_UNHANDLED,
         golden::ERROR_UNKNOWN,
     ] {
-        let mut connection = StringTransportWithDisconnection::new(AmpProtocol::with_config(calculator(), twisted_like()));
+        let mut connection =
+            StringTransportWithDisconnection::new(AmpProtocol::with_config(calculator(), twisted_like()));
         connection.data_received(request);
         assert_eq!(
             connection.transport().take().escape_ascii().to_string(),
@@ -67,7 +68,10 @@ fn a_pipelined_stream_of_requests_is_answered_identically_at_every_chunk_size() 
     ]
     .concat();
     assert_eq!(run.written, expected);
-    assert!(run.closed, "the UNKNOWN error closes the connection, as in Twisted");
+    assert!(
+        run.closed,
+        "the UNKNOWN error closes the connection, as in Twisted"
+    );
 }
 
 #[test]
@@ -107,25 +111,15 @@ fn every_argument_type_crosses_and_comes_back_unchanged() {
     assert_eq!(seen.borrow_mut().take(), Some(sent));
 }
 
-/// A responder that answers later, in the order the test chooses.
-fn slow_responders(waiting: &Rc<RefCell<Vec<(i64, Resolver<Total>)>>>) -> Responders {
-    let waiting = waiting.clone();
-    let mut responders = Responders::new();
-    responders.add(Sum, move |pair| {
-        let (deferred, resolver) = Deferred::new();
-        waiting.borrow_mut().push((pair.a + pair.b, resolver));
-        deferred
-    });
-    responders
-}
-
 #[test]
 fn answers_fired_out_of_order_reach_the_right_callers() {
-    let waiting = Rc::default();
+    let waiting = Waiting::default();
     let client = AmpProtocol::default();
     let amp = client.amp();
     let mut pair = connect_pair(AmpProtocol::new(slow_responders(&waiting)), client);
-    let calls: Vec<_> = (0..5).map(|n| amp.call_remote::<Sum>(Pair { a: n, b: 100 })).collect();
+    let calls: Vec<_> = (0..5)
+        .map(|n| amp.call_remote::<Sum>(Pair { a: n, b: 100 }))
+        .collect();
     pair.pump();
     assert_eq!(amp.outstanding_calls(), 5);
     let pending: Vec<_> = waiting.borrow_mut().drain(..).collect();
@@ -163,15 +157,19 @@ fn declared_errors_come_back_typed_and_unknown_commands_unhandled() {
 
 fn failing_responders() -> Responders {
     let mut responders = calculator();
-    responders.add(Nope, |_| -> Result<Empty, Failure> { Err(Failure::msg("disk on fire")) });
+    responders.add(Nope, |_| -> Result<Empty, Failure> {
+        Err(Failure::msg("disk on fire"))
+    });
     responders
 }
 
 #[test]
 fn an_undeclared_failure_answers_unknown_with_its_text_and_closes() {
-    let waiting = Rc::default();
+    let waiting = Waiting::default();
     let mut responders = slow_responders(&waiting);
-    responders.add(Nope, |_| -> Result<Empty, Failure> { Err(Failure::msg("disk on fire")) });
+    responders.add(Nope, |_| -> Result<Empty, Failure> {
+        Err(Failure::msg("disk on fire"))
+    });
     let client = AmpProtocol::default();
     let amp = client.amp();
     let mut pair = connect_pair(AmpProtocol::new(responders), client);
@@ -219,11 +217,11 @@ fn invalid_arguments_and_invalid_responses_are_reported_not_panicked() {
     let answer = amp.call_remote::<Sum>(Pair { a: 1, b: 2 });
     pair.pump();
     let failure = failure_result_of(answer);
-    assert!(
-        failure.is::<gyre_protocols::amp::ArgumentError>(),
-        "{failure}"
+    assert!(failure.is::<gyre_protocols::amp::ArgumentError>(), "{failure}");
+    assert_eq!(
+        failure.to_string(),
+        "the answer to Sum: missing AMP argument \"total\""
     );
-    assert_eq!(failure.to_string(), "the answer to Sum: missing AMP argument \"total\"");
 
     let client = AmpProtocol::default();
     let amp = client.amp();
@@ -235,8 +233,14 @@ fn invalid_arguments_and_invalid_responses_are_reported_not_panicked() {
     pair.pump();
     let failure = failure_result_of(bad);
     let unknown = failure.downcast_ref::<UnknownRemoteError>().expect("UNKNOWN");
-    assert!(unknown.description.contains("decoding the arguments of Sum"), "{unknown}");
-    assert!(unknown.description.contains("\"one\" is not a decimal integer"), "{unknown}");
+    assert!(
+        unknown.description.contains("decoding the arguments of Sum"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.description.contains("\"one\" is not a decimal integer"),
+        "{unknown}"
+    );
 }
 
 #[test]
@@ -262,12 +266,24 @@ fn the_untyped_api_and_chosen_error_codes() {
     assert_eq!(success_result_of(echo), arguments);
     let failure = failure_result_of(refuse);
     let error = failure.downcast_ref::<RemoteAmpError>().unwrap();
-    assert_eq!((error.code.as_slice(), error.description.as_str()), (&b"NO_WAY"[..], "refused"));
+    assert_eq!(
+        (error.code.as_slice(), error.description.as_str()),
+        (&b"NO_WAY"[..], "refused")
+    );
     assert!(pair.is_connected());
     let quit = amp.call_remote_box("Quit", AmpBox::new());
     pair.pump();
-    assert_eq!(failure_result_of(quit).downcast_ref::<RemoteAmpError>().unwrap().code, b"FATAL");
-    assert!(!pair.is_connected(), "a fatal error closes the connection after it is sent");
+    assert_eq!(
+        failure_result_of(quit)
+            .downcast_ref::<RemoteAmpError>()
+            .unwrap()
+            .code,
+        b"FATAL"
+    );
+    assert!(
+        !pair.is_connected(),
+        "a fatal error closes the connection after it is sent"
+    );
 }
 
 #[test]
@@ -282,8 +298,14 @@ fn commands_wanting_no_answer_get_none() {
     let client = AmpProtocol::default();
     let amp = client.amp();
     let mut pair = connect_pair(AmpProtocol::new(responders), client);
-    amp.send::<Log>(Message { message: "one".into() }).unwrap();
-    amp.send::<Log>(Message { message: "two".into() }).unwrap();
+    amp.send::<Log>(Message {
+        message: "one".into(),
+    })
+    .unwrap();
+    amp.send::<Log>(Message {
+        message: "two".into(),
+    })
+    .unwrap();
     let client_end = pair.client_end().clone();
     pair.pump_once();
     assert_eq!(*heard.borrow(), ["one", "two"]);
@@ -294,7 +316,7 @@ fn commands_wanting_no_answer_get_none() {
 
 #[test]
 fn the_end_of_the_connection_fails_pending_calls_and_later_ones() {
-    let waiting = Rc::default();
+    let waiting = Waiting::default();
     let client = AmpProtocol::default();
     let amp = client.amp();
     let mut pair = connect_pair(AmpProtocol::new(slow_responders(&waiting)), client);
@@ -306,7 +328,12 @@ fn the_end_of_the_connection_fails_pending_calls_and_later_ones() {
     let failure = failure_result_of(pending);
     assert!(failure.is::<ConnectionLost>(), "{failure}");
     assert!(failure_result_of(amp.call_remote::<Sum>(Pair { a: 1, b: 2 })).is::<ConnectionLost>());
-    assert!(amp.send::<Log>(Message { message: "late".into() }).is_err());
+    assert!(
+        amp.send::<Log>(Message {
+            message: "late".into()
+        })
+        .is_err()
+    );
     assert!(!amp.is_connected());
     assert!(amp.end_reason().unwrap().is::<ConnectionLost>());
     // The server's responder answering after the end writes nothing and panics nothing.
@@ -320,7 +347,9 @@ fn a_responder_may_call_the_peer_back_before_answering() {
     server_responders.add_with_connection(Sum, |amp, pair| {
         // Ask the client to double the first number, then add.
         amp.call_remote::<Sum>(Pair { a: pair.a, b: pair.a })
-            .map(move |doubled| Total { total: doubled.total + pair.b })
+            .map(move |doubled| Total {
+                total: doubled.total + pair.b,
+            })
     });
     let client = AmpProtocol::new(calculator());
     let amp = client.amp();

@@ -6,7 +6,8 @@ mod amp_support;
 
 use amp_support::{Row, golden};
 use gyre_protocols::amp::{
-    AmpBox, AmpList, Argument, ArgumentError, DateTime, DecodeContext, Decimal, EncodeContext, Fields, ValueError,
+    AmpBox, AmpList, Argument, ArgumentError, DateTime, Decimal, DecodeContext, EncodeContext, Fields,
+    ValueError,
 };
 use gyre_testing::fuzz_smoke::SplitMix64;
 
@@ -28,12 +29,19 @@ fn integers_match_twisted() {
             assert_eq!(encode(small), *wire);
             assert_eq!(decode::<i64>(wire).unwrap(), small);
         } else {
-            assert!(decode::<i64>(wire).unwrap_err().detail.contains("out of range"), "{text}");
+            assert!(
+                decode::<i64>(wire).unwrap_err().detail.contains("out of range"),
+                "{text}"
+            );
         }
     }
     assert_eq!(decode::<u64>(b"18446744073709551615").unwrap(), u64::MAX);
     for bad in [&b""[..], b" 1", b"1 ", b"0x10", b"1_000", b"--1", b"1.0", b"\xff"] {
-        assert!(decode::<i64>(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
+        assert!(
+            decode::<i64>(bad).is_err(),
+            "{:?}",
+            bad.escape_ascii().to_string()
+        );
     }
     assert!(decode::<i8>(b"128").is_err());
     assert!(decode::<u16>(b"-1").is_err());
@@ -51,7 +59,10 @@ fn floats_match_pythons_repr_for_hundreds_of_values() {
             String::from_utf8_lossy(wire)
         );
         let back: f64 = decode(wire).unwrap();
-        assert!(back.to_bits() == bits || (back.is_nan() && value.is_nan()), "{value:e}");
+        assert!(
+            back.to_bits() == bits || (back.is_nan() && value.is_nan()),
+            "{value:e}"
+        );
     }
     assert!(decode::<f64>(b"nan").unwrap().is_nan());
     assert_eq!(decode::<f64>(b"-inf").unwrap(), f64::NEG_INFINITY);
@@ -72,11 +83,17 @@ fn booleans_text_and_bytes_match_twisted() {
         assert_eq!(decode::<String>(wire).unwrap(), text);
     }
     assert!(decode::<String>(b"\xff").is_err());
-    assert!(decode::<String>(b"\xed\xa0\x80").is_err(), "surrogates are not UTF-8");
+    assert!(
+        decode::<String>(b"\xed\xa0\x80").is_err(),
+        "surrogates are not UTF-8"
+    );
     assert_eq!(decode::<Vec<u8>>(b"\x00\xff").unwrap(), b"\x00\xff");
     let path = std::path::PathBuf::from("/tmp/h\u{e9}llo");
     assert_eq!(encode(path.clone()), "/tmp/h\u{e9}llo".as_bytes());
-    assert_eq!(decode::<std::path::PathBuf>("/tmp/h\u{e9}llo".as_bytes()).unwrap(), path);
+    assert_eq!(
+        decode::<std::path::PathBuf>("/tmp/h\u{e9}llo".as_bytes()).unwrap(),
+        path
+    );
 }
 
 #[test]
@@ -90,10 +107,24 @@ fn decimals_match_pythons_str_including_special_values() {
     let nan: Decimal = "-sNaN123".parse().unwrap();
     assert!(nan.is_signaling_nan() && nan.is_sign_negative());
     assert_eq!("1.50".parse::<Decimal>().unwrap().to_f64(), 1.5);
-    assert_eq!("-Infinity".parse::<Decimal>().unwrap().to_f64(), f64::NEG_INFINITY);
+    assert_eq!(
+        "-Infinity".parse::<Decimal>().unwrap().to_f64(),
+        f64::NEG_INFINITY
+    );
     assert_eq!(Decimal::new(-150, -2).to_string(), "-1.50");
     for bad in [
-        "", ".", "1..2", "1e", "e5", "1e+", "NaNx", "Infinit", "--1", "1 ", "0x1", "1e99999999999999999999",
+        "",
+        ".",
+        "1..2",
+        "1e",
+        "e5",
+        "1e+",
+        "NaNx",
+        "Infinit",
+        "--1",
+        "1 ",
+        "0x1",
+        "1e99999999999999999999",
     ] {
         assert!(bad.parse::<Decimal>().is_err(), "{bad:?}");
     }
@@ -124,7 +155,10 @@ fn datetimes_match_twisted_including_its_minus_zero_offset() {
 #[test]
 fn lists_and_amp_lists_match_twisted() {
     assert_eq!(encode(vec![3_i64, 7, 9, 15]), golden::LIST_OF_INTEGERS);
-    assert_eq!(decode::<Vec<i64>>(golden::LIST_OF_INTEGERS).unwrap(), [3, 7, 9, 15]);
+    assert_eq!(
+        decode::<Vec<i64>>(golden::LIST_OF_INTEGERS).unwrap(),
+        [3, 7, 9, 15]
+    );
     assert_eq!(encode(Vec::<i64>::new()), golden::LIST_OF_NOTHING);
     let texts = vec!["a".to_owned(), "\u{fc}".to_owned(), String::new()];
     assert_eq!(encode(texts.clone()), golden::LIST_OF_UNICODE);
@@ -149,13 +183,26 @@ fn lists_and_amp_lists_match_twisted() {
     }
     let sparse = AmpList(vec![Sparse { a: None }, Sparse { a: Some(3) }]);
     assert_eq!(encode(sparse.clone()), golden::AMP_LIST_OPTIONAL);
-    assert_eq!(decode::<AmpList<Sparse>>(golden::AMP_LIST_OPTIONAL).unwrap(), sparse);
+    assert_eq!(
+        decode::<AmpList<Sparse>>(golden::AMP_LIST_OPTIONAL).unwrap(),
+        sparse
+    );
 
     for bad in [&b"\x00"[..], b"\x00\x05ab", b"\x00\x01x"] {
-        assert!(decode::<Vec<i64>>(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
+        assert!(
+            decode::<Vec<i64>>(bad).is_err(),
+            "{:?}",
+            bad.escape_ascii().to_string()
+        );
     }
-    assert!(decode::<AmpList<Row>>(b"\x00\x01a\x00\x017").is_err(), "truncated row");
-    assert!(decode::<AmpList<Row>>(b"\x00\x01a\x00\x017\x00\x00").is_err(), "row without b");
+    assert!(
+        decode::<AmpList<Row>>(b"\x00\x01a\x00\x017").is_err(),
+        "truncated row"
+    );
+    assert!(
+        decode::<AmpList<Row>>(b"\x00\x01a\x00\x017\x00\x00").is_err(),
+        "row without b"
+    );
     let too_long = vec![vec![0_u8; 65536]];
     assert!(too_long.encode(&mut EncodeContext::default()).is_err());
 }
@@ -168,7 +215,10 @@ fn fields_report_missing_invalid_and_oversized_arguments() {
     assert_eq!(error, ArgumentError::Missing { key: "b" });
     arguments.insert("b", "two");
     let error = amp_support::Pair::decode_fields(&arguments, &mut DecodeContext::default()).unwrap_err();
-    assert!(matches!(error, ArgumentError::Invalid { key: "b", .. }), "{error:?}");
+    assert!(
+        matches!(error, ArgumentError::Invalid { key: "b", .. }),
+        "{error:?}"
+    );
     let message = amp_support::Message {
         message: "x".repeat(65536),
     };

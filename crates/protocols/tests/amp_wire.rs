@@ -7,13 +7,16 @@ mod amp_support;
 
 use amp_support::golden;
 use gyre_protocols::amp::{
-    AmpBox, AmpConfig, AmpMachine, BoxDecoder, BoxLimits, DecodeError, EncodeError, Event, ProtocolError, Reply,
-    SendError, decode_boxes,
+    AmpBox, AmpConfig, AmpMachine, BoxDecoder, BoxLimits, DecodeError, EncodeError, Event, ProtocolError,
+    Reply, SendError, decode_boxes,
 };
 use gyre_testing::assert_chunking_invariant;
 
 /// Decodes chunks into boxes, or the error that stopped the decoder.
-fn decode_chunks(chunks: &mut dyn Iterator<Item = &[u8]>, limits: BoxLimits) -> Result<Vec<AmpBox>, DecodeError> {
+fn decode_chunks(
+    chunks: &mut dyn Iterator<Item = &[u8]>,
+    limits: BoxLimits,
+) -> Result<Vec<AmpBox>, DecodeError> {
     let mut decoder = BoxDecoder::new(limits);
     let mut boxes = Vec::new();
     for chunk in chunks {
@@ -45,7 +48,8 @@ fn twisteds_boxes_decode_the_same_at_every_chunk_size() {
     ] {
         stream.extend_from_slice(part);
     }
-    let boxes = assert_chunking_invariant(&stream, |chunks| decode_chunks(chunks, BoxLimits::default())).unwrap();
+    let boxes =
+        assert_chunking_invariant(&stream, |chunks| decode_chunks(chunks, BoxLimits::default())).unwrap();
     assert_eq!(boxes.len(), 6);
     assert_eq!(boxes[0].get("_command"), Some(&b"AllTypes"[..]));
     assert_eq!(boxes[0].get("s"), Some(&b"\x00\xffbin"[..]));
@@ -63,7 +67,8 @@ fn empty_values_empty_boxes_and_full_size_values() {
     let big = vec![b'x'; 65535];
     let mut stream = boxed(&[("empty", b""), ("big", &big)]).to_bytes().unwrap();
     stream.extend_from_slice(b"\x00\x00");
-    let boxes = assert_chunking_invariant(&stream, |chunks| decode_chunks(chunks, BoxLimits::default())).unwrap();
+    let boxes =
+        assert_chunking_invariant(&stream, |chunks| decode_chunks(chunks, BoxLimits::default())).unwrap();
     assert_eq!(boxes.len(), 2);
     assert_eq!(boxes[0].get("empty"), Some(&b""[..]));
     assert_eq!(boxes[0].get("big").map(<[u8]>::len), Some(65535));
@@ -77,7 +82,10 @@ fn a_key_over_255_bytes_is_refused_as_soon_as_its_length_arrives() {
     // Errors are sticky.
     let mut decoder = BoxDecoder::new(BoxLimits::default());
     assert!(decoder.decode(b"\x01\x00").is_err());
-    assert_eq!(decoder.decode(b"\x00\x00"), Err(DecodeError::KeyTooLong { length: 256 }));
+    assert_eq!(
+        decoder.decode(b"\x00\x00"),
+        Err(DecodeError::KeyTooLong { length: 256 })
+    );
     assert_eq!(decoder.error(), Some(&DecodeError::KeyTooLong { length: 256 }));
 }
 
@@ -90,15 +98,27 @@ fn box_size_and_key_count_limits_stop_a_peer_before_it_sends_the_bytes() {
     // A value announced at 200 bytes is refused on its length alone.
     let error = decode_chunks(&mut std::iter::once(&b"\x00\x01k\x00\xc8"[..]), limits).unwrap_err();
     assert_eq!(error, DecodeError::BoxTooLarge { limit: 100 });
-    let four_keys = boxed(&[("a", b""), ("b", b""), ("c", b""), ("d", b"")]).to_bytes().unwrap();
+    let four_keys = boxed(&[("a", b""), ("b", b""), ("c", b""), ("d", b"")])
+        .to_bytes()
+        .unwrap();
     let error = decode_chunks(&mut std::iter::once(&four_keys[..]), limits).unwrap_err();
     assert_eq!(error, DecodeError::TooManyKeys { limit: 3 });
     // Exactly at the limit is fine: 3 keys, and a box of exactly 100 bytes.
     let three_keys = boxed(&[("a", b""), ("b", b""), ("c", b"")]).to_bytes().unwrap();
-    assert_eq!(decode_chunks(&mut std::iter::once(&three_keys[..]), limits).unwrap().len(), 1);
+    assert_eq!(
+        decode_chunks(&mut std::iter::once(&three_keys[..]), limits)
+            .unwrap()
+            .len(),
+        1
+    );
     let hundred = boxed(&[("k", &[b'v'; 93])]).to_bytes().unwrap();
     assert_eq!(hundred.len(), 100);
-    assert_eq!(decode_chunks(&mut std::iter::once(&hundred[..]), limits).unwrap().len(), 1);
+    assert_eq!(
+        decode_chunks(&mut std::iter::once(&hundred[..]), limits)
+            .unwrap()
+            .len(),
+        1
+    );
     let hundred_one = boxed(&[("k", &[b'v'; 94])]).to_bytes().unwrap();
     assert!(decode_chunks(&mut std::iter::once(&hundred_one[..]), limits).is_err());
 }
@@ -121,8 +141,16 @@ fn the_decoder_knows_whether_it_stopped_between_boxes() {
     assert!(!decoder.is_between_boxes());
     decoder.decode(b"\x00").unwrap();
     assert!(decoder.is_between_boxes());
-    assert_eq!(decode_boxes(b"\x00\x01a", BoxLimits::default()), Err(DecodeError::Truncated));
-    assert_eq!(decode_boxes(b"\x00\x00\x00\x00", BoxLimits::default()).unwrap().len(), 2);
+    assert_eq!(
+        decode_boxes(b"\x00\x01a", BoxLimits::default()),
+        Err(DecodeError::Truncated)
+    );
+    assert_eq!(
+        decode_boxes(b"\x00\x00\x00\x00", BoxLimits::default())
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -157,8 +185,12 @@ fn the_machine_tags_calls_like_twisted_and_matches_answers_byte_by_byte() {
     let everything = {
         let mut arguments = AmpBox::new();
         let mut context = gyre_protocols::amp::EncodeContext::default();
-        gyre_protocols::amp::Fields::encode_fields(amp_support::golden_everything(), &mut arguments, &mut context)
-            .unwrap();
+        gyre_protocols::amp::Fields::encode_fields(
+            amp_support::golden_everything(),
+            &mut arguments,
+            &mut context,
+        )
+        .unwrap();
         arguments
     };
     assert_eq!(machine.ask(b"AllTypes", everything).unwrap(), 1);
@@ -167,7 +199,10 @@ fn the_machine_tags_calls_like_twisted_and_matches_answers_byte_by_byte() {
         .tell(b"Log", boxed(&[("message", b"no answer wanted")]))
         .unwrap();
     assert_eq!(machine.poll_transmit().unwrap(), golden::CALL_LOG);
-    assert_eq!(machine.ask(b"Sum", boxed(&[("a", b"13"), ("b", b"81")])).unwrap(), 3);
+    assert_eq!(
+        machine.ask(b"Sum", boxed(&[("a", b"13"), ("b", b"81")])).unwrap(),
+        3
+    );
     assert_eq!(machine.poll_transmit().unwrap(), golden::CALL_SUM_THIRD);
     assert_eq!(machine.outstanding_calls(), 2);
 
@@ -208,11 +243,16 @@ fn answers_to_questions_never_asked_break_the_protocol() {
             &b"\x00\x07_answer\x00\x0201\x00\x00"[..],
             ProtocolError::UnknownAnswer { tag: "01".into() },
         ),
-        (&b"\x00\x01x\x00\x00\x00\x00"[..], ProtocolError::NotACommandOrAnswer),
+        (
+            &b"\x00\x01x\x00\x00\x00\x00"[..],
+            ProtocolError::NotACommandOrAnswer,
+        ),
         (&b"\x00\x00"[..], ProtocolError::NotACommandOrAnswer),
         (
             &b"\x00\x06_error\x00\x011\x00\x00"[..],
-            ProtocolError::MalformedError { missing: "_error_code" },
+            ProtocolError::MalformedError {
+                missing: "_error_code",
+            },
         ),
     ] {
         let mut machine = AmpMachine::new(AmpConfig::default());
@@ -221,7 +261,11 @@ fn answers_to_questions_never_asked_break_the_protocol() {
         }
         let trailing = b"\x00\x08_command\x00\x03Sum\x00\x00";
         let input = [wire, &trailing[..]].concat();
-        assert_eq!(machine.handle_input(&input), input.len(), "input after a failure is discarded");
+        assert_eq!(
+            machine.handle_input(&input),
+            input.len(),
+            "input after a failure is discarded"
+        );
         assert_eq!(events(&mut machine), [Event::Failed(expected)]);
         assert!(machine.is_failed());
         assert_eq!(machine.ask(b"Sum", AmpBox::new()), Err(SendError::Closed));
@@ -315,7 +359,11 @@ fn commands_in_flight_past_the_limit_stop_input_until_answered() {
         ..AmpConfig::default()
     };
     let mut machine = AmpMachine::new(bytes_config);
-    assert_eq!(machine.handle_input(&input), one.len(), "one box over the byte limit stops input");
+    assert_eq!(
+        machine.handle_input(&input),
+        one.len(),
+        "one box over the byte limit stops input"
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@ mod amp_support;
 
 use amp_support::golden;
 use gyre_protocols::amp::{
-    AmpBox, AmpConfig, AmpList, AmpMachine, Argument, BoxDecoder, BoxLimits, DateTime, DecodeContext, Decimal,
-    EncodeContext, Event, Fields, Reply, decode_boxes,
+    AmpBox, AmpConfig, AmpList, AmpMachine, Argument, BoxDecoder, BoxLimits, DateTime, Decimal,
+    DecodeContext, EncodeContext, Event, Fields, Reply, decode_boxes,
 };
 use gyre_testing::fuzz_smoke::run_smoke;
 
@@ -71,7 +71,11 @@ fn seeds() -> Vec<&'static [u8]> {
         golden::LIST_OF_UNICODE,
         golden::LIST_OF_INTEGERS,
     ];
-    for (request, reply, _) in [golden::ANSWER_SUM, golden::ERROR_ZERO_DIVISION, golden::ERROR_UNHANDLED] {
+    for (request, reply, _) in [
+        golden::ANSWER_SUM,
+        golden::ERROR_ZERO_DIVISION,
+        golden::ERROR_UNHANDLED,
+    ] {
         seeds.push(request);
         seeds.push(reply);
     }
@@ -91,7 +95,10 @@ fn box_decoder_and_machine_smoke() {
         for decoded in &whole.0 {
             decoded_boxes += 1;
             let bytes = decoded.to_bytes().expect("a decoded box encodes");
-            assert_eq!(decode(&mut std::iter::once(&bytes[..])), (vec![decoded.clone()], false));
+            assert_eq!(
+                decode(&mut std::iter::once(&bytes[..])),
+                (vec![decoded.clone()], false)
+            );
         }
 
         let mut machine = AmpMachine::new(AmpConfig {
@@ -104,7 +111,10 @@ fn box_decoder_and_machine_smoke() {
             let used = machine.handle_input(rest);
             rest = &rest[used..];
             while let Some(event) = machine.poll_event() {
-                if let Event::Command { ticket, arguments, .. } = event {
+                if let Event::Command {
+                    ticket, arguments, ..
+                } = event
+                {
                     let _ = machine.complete(ticket, Reply::Answer(arguments));
                 }
             }
@@ -113,9 +123,15 @@ fn box_decoder_and_machine_smoke() {
                 break;
             }
         }
-        assert!(rest.is_empty(), "answering every command lets the machine take all input");
+        assert!(
+            rest.is_empty(),
+            "answering every command lets the machine take all input"
+        );
     });
-    assert!(decoded_boxes > 300, "the smoke run decodes real boxes: {decoded_boxes}");
+    assert!(
+        decoded_boxes > 300,
+        "the smoke run decodes real boxes: {decoded_boxes}"
+    );
 }
 
 gyre_protocols::amp_fields! {
@@ -134,7 +150,9 @@ fn stable<T: Argument>(bytes: &[u8]) -> bool {
     let Ok(value) = T::decode(bytes, &mut DecodeContext::default()) else {
         return false;
     };
-    let encoded = value.encode(&mut EncodeContext::default()).expect("a decoded value encodes");
+    let encoded = value
+        .encode(&mut EncodeContext::default())
+        .expect("a decoded value encodes");
     let again = T::decode(&encoded, &mut DecodeContext::default()).expect("an encoded value decodes");
     assert_eq!(again.encode(&mut EncodeContext::default()).unwrap(), encoded);
     true

@@ -33,6 +33,9 @@ pub struct Amp {
     pub(crate) inner: Rc<Inner>,
 }
 
+/// Runs once the connection is made.
+type ConnectionHook = Box<dyn FnOnce(&Amp)>;
+
 pub(crate) struct Inner {
     pub(crate) config: AmpConfig,
     pub(crate) state: RefCell<State>,
@@ -40,7 +43,7 @@ pub(crate) struct Inner {
     /// reference cycle through them).
     pub(crate) responders: RefCell<Option<Responders>>,
     pub(crate) received: RefCell<ReceivedDescriptors>,
-    on_connection_made: RefCell<Option<Box<dyn FnOnce(&Amp)>>>,
+    on_connection_made: RefCell<Option<ConnectionHook>>,
 }
 
 pub(crate) struct State {
@@ -132,7 +135,8 @@ impl Amp {
                         .map_err(|error| Failure::new(error).context(format!("the answer to {}", C::NAME)))
                 }
                 CallOutcome::Error { code, description } => {
-                    Err(remote_failure::<C::Error>(&code, description).context(format!("calling {}", C::NAME)))
+                    Err(remote_failure::<C::Error>(&code, description)
+                        .context(format!("calling {}", C::NAME)))
                 }
                 CallOutcome::Failed(failure) => Err(failure),
             };

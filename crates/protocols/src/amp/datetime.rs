@@ -72,7 +72,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -92,7 +96,9 @@ impl DateTime {
             return Err(invalid(format!("{year:04}-{month:02}-{day:02} is not a date")));
         }
         if hour > 23 || minute > 59 || second > 59 {
-            return Err(invalid(format!("{hour:02}:{minute:02}:{second:02} is not a time")));
+            return Err(invalid(format!(
+                "{hour:02}:{minute:02}:{second:02} is not a time"
+            )));
         }
         Ok(DateTime {
             year,
@@ -120,7 +126,10 @@ impl DateTime {
         if offset_minutes.unsigned_abs() >= 24 * 60 {
             return Err(invalid(format!("UTC offset of {offset_minutes} minutes")));
         }
-        Ok(DateTime { offset_minutes, ..self })
+        Ok(DateTime {
+            offset_minutes,
+            ..self
+        })
     }
 
     /// The instant `micros` microseconds after the Unix epoch, shown at
@@ -167,7 +176,11 @@ impl DateTime {
     pub fn to_system_time(&self) -> SystemTime {
         let micros = self.unix_micros();
         let magnitude = Duration::from_micros(micros.unsigned_abs());
-        if micros >= 0 { UNIX_EPOCH + magnitude } else { UNIX_EPOCH - magnitude }
+        if micros >= 0 {
+            UNIX_EPOCH + magnitude
+        } else {
+            UNIX_EPOCH - magnitude
+        }
     }
 
     /// The year (1–9999).
@@ -235,7 +248,15 @@ impl FromStr for DateTime {
         if bytes.len() != 32 {
             return Err(malformed());
         }
-        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (29, b':')];
+        let separators = [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (29, b':'),
+        ];
         if separators.iter().any(|&(at, byte)| bytes[at] != byte) {
             return Err(malformed());
         }
@@ -275,7 +296,9 @@ impl Argument for DateTime {
     }
 
     fn decode(bytes: &[u8], _context: &mut DecodeContext<'_>) -> Result<Self, ValueError> {
-        std::str::from_utf8(bytes).map_err(|_| invalid("not ASCII"))?.parse()
+        std::str::from_utf8(bytes)
+            .map_err(|_| invalid("not ASCII"))?
+            .parse()
     }
 }
 

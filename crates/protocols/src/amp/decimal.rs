@@ -38,11 +38,17 @@ pub struct Decimal {
 enum Kind {
     /// `coefficient` × 10^`exponent`; the coefficient has no leading zeros
     /// (it is "0" for zero).
-    Finite { coefficient: String, exponent: i64 },
+    Finite {
+        coefficient: String,
+        exponent: i64,
+    },
     Infinity,
     /// A quiet or signalling NaN with its payload digits (no leading zeros,
     /// empty for none).
-    NaN { signaling: bool, payload: String },
+    NaN {
+        signaling: bool,
+        payload: String,
+    },
 }
 
 impl Decimal {
@@ -123,7 +129,10 @@ impl Decimal {
             Kind::NaN { .. } => f64::NAN,
             Kind::Infinity if self.negative => f64::NEG_INFINITY,
             Kind::Infinity => f64::INFINITY,
-            Kind::Finite { coefficient, exponent } => {
+            Kind::Finite {
+                coefficient,
+                exponent,
+            } => {
                 let sign = if self.negative { "-" } else { "" };
                 format!("{sign}{coefficient}e{exponent}")
                     .parse()
@@ -136,7 +145,11 @@ impl Decimal {
 /// Leading zeros stripped, "0" kept for zero.
 fn strip_zeros(digits: &str) -> String {
     let stripped = digits.trim_start_matches('0');
-    if stripped.is_empty() { "0".to_owned() } else { stripped.to_owned() }
+    if stripped.is_empty() {
+        "0".to_owned()
+    } else {
+        stripped.to_owned()
+    }
 }
 
 fn all_digits(text: &str) -> bool {
@@ -216,7 +229,10 @@ impl fmt::Display for Decimal {
                 let name = if *signaling { "sNaN" } else { "NaN" };
                 return write!(f, "{name}{payload}");
             }
-            Kind::Finite { coefficient, exponent } => (coefficient.as_str(), i128::from(*exponent)),
+            Kind::Finite {
+                coefficient,
+                exponent,
+            } => (coefficient.as_str(), i128::from(*exponent)),
         };
         let digits = coefficient.len() as i128;
         // Digits left of the decimal point in plain notation.

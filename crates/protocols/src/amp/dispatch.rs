@@ -4,10 +4,10 @@
 
 use std::rc::Weak;
 
+use gyre_core::Failure;
 #[cfg(unix)]
 use gyre_core::capability::{FdSender, UnixFdPassing};
 use gyre_core::deferred::Deferred;
-use gyre_core::Failure;
 
 use super::connection::{Amp, Inner, State};
 use super::errors::{ProtocolError, RemoteAmpError, SendError, UnhandledCommand, UnknownRemoteError};
@@ -40,7 +40,11 @@ pub(crate) fn generic_remote_failure(code: &[u8], description: String) -> Failur
 /// Python's `repr()` of a bytes object, for Twisted's `Unhandled Command:
 /// b'Name'` description.
 pub(crate) fn python_bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { '"' } else { '\'' };
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = format!("b{quote}");
     for &byte in bytes {
         match byte {
@@ -215,9 +219,9 @@ fn dispatch(amp: &Amp, name: Vec<u8>, arguments: AmpBox, ticket: Ticket) {
     let prepared = {
         let responders = amp.inner.responders.borrow();
         let mut received = amp.inner.received.borrow_mut();
-        responders
-            .as_ref()
-            .and_then(|responders| responders.prepare(&name, arguments, &mut DecodeContext::new(&mut received)))
+        responders.as_ref().and_then(|responders| {
+            responders.prepare(&name, arguments, &mut DecodeContext::new(&mut received))
+        })
     };
     let answer: Deferred<Answer> = match prepared {
         Some(Ok(invoke)) => invoke(amp),
@@ -268,7 +272,11 @@ impl Drop for Answering {
 }
 
 /// What to send for a responder's result, and whether to close afterwards.
-fn reply_for(amp: &Amp, ticket: &Ticket, result: Result<Answer, Failure>) -> (Reply, bool, Option<EncodeContext>) {
+fn reply_for(
+    amp: &Amp,
+    ticket: &Ticket,
+    result: Result<Answer, Failure>,
+) -> (Reply, bool, Option<EncodeContext>) {
     let config = &amp.inner.config;
     let unknown = |failure: Failure| {
         tracing::warn!(
@@ -306,11 +314,19 @@ fn reply_for(amp: &Amp, ticket: &Ticket, result: Result<Answer, Failure>) -> (Re
             let passed_through = if let Some(error) = failure.downcast_ref::<RemoteAmpError>() {
                 Some((error.code.clone(), error.description.clone(), error.fatal))
             } else if let Some(error) = failure.downcast_ref::<UnhandledCommand>() {
-                Some((UNHANDLED_ERROR_CODE.as_bytes().to_vec(), error.description.clone(), false))
+                Some((
+                    UNHANDLED_ERROR_CODE.as_bytes().to_vec(),
+                    error.description.clone(),
+                    false,
+                ))
             } else {
-                failure
-                    .downcast_ref::<UnknownRemoteError>()
-                    .map(|error| (UNKNOWN_ERROR_CODE.as_bytes().to_vec(), error.description.clone(), false))
+                failure.downcast_ref::<UnknownRemoteError>().map(|error| {
+                    (
+                        UNKNOWN_ERROR_CODE.as_bytes().to_vec(),
+                        error.description.clone(),
+                        false,
+                    )
+                })
             };
             match passed_through {
                 // Unhandled commands that asked for no answer: Twisted closes.

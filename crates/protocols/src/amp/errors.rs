@@ -196,7 +196,10 @@ impl fmt::Display for ArgumentError {
             ArgumentError::Missing { key } => write!(f, "missing AMP argument {key:?}"),
             ArgumentError::Invalid { key, error } => write!(f, "AMP argument {key:?}: {error}"),
             ArgumentError::TooLong { key, length } => {
-                write!(f, "AMP argument {key:?} encodes to {length} bytes (at most 65535)")
+                write!(
+                    f,
+                    "AMP argument {key:?} encodes to {length} bytes (at most 65535)"
+                )
             }
         }
     }

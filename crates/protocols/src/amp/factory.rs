@@ -12,6 +12,9 @@ use super::connection::{Amp, AmpProtocol};
 use super::proto::AmpConfig;
 use super::responders::Responders;
 
+/// Runs with each new connection.
+type SharedHook = Rc<dyn Fn(&Amp)>;
+
 /// A server factory: every connection answers with a clone of the same
 /// [`Responders`] and may call its client back.
 ///
@@ -27,7 +30,7 @@ use super::responders::Responders;
 pub struct AmpFactory {
     responders: Responders,
     config: AmpConfig,
-    on_connection: Option<Rc<dyn Fn(&Amp)>>,
+    on_connection: Option<SharedHook>,
 }
 
 impl AmpFactory {

@@ -96,7 +96,10 @@ mod tests {
         for (value, text) in cases {
             assert_eq!(format_float(value), text);
             let back = parse_float(text).unwrap();
-            assert!(back.to_bits() == value.to_bits() || (back.is_nan() && value.is_nan()), "{text}");
+            assert!(
+                back.to_bits() == value.to_bits() || (back.is_nan() && value.is_nan()),
+                "{text}"
+            );
         }
         assert!(parse_float("1.5 ").is_err());
         assert!(parse_float("").is_err());

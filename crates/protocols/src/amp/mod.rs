@@ -126,6 +126,6 @@ pub use errors::{
 pub use factory::{AmpFactory, connect_amp};
 pub use proto::{AmpConfig, AmpMachine, Event, Reply, Ticket};
 pub use responders::Responders;
-pub use types::{Argument, BoxField, DecodeContext, EncodeContext, Empty, Fields, ReceivedDescriptors};
+pub use types::{Argument, BoxField, DecodeContext, Empty, EncodeContext, Fields, ReceivedDescriptors};
 pub use values::AmpList;
 pub use wire::{AmpBox, BoxDecoder, BoxLimits, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, decode_boxes};

@@ -314,7 +314,11 @@ impl AmpMachine {
     }
 
     fn check_open(&self) -> Result<(), SendError> {
-        if self.failed || self.closed { Err(SendError::Closed) } else { Ok(()) }
+        if self.failed || self.closed {
+            Err(SendError::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sends command `name` asking for an answer; returns the tag its

@@ -16,7 +16,8 @@ use super::wire::AmpBox;
 
 /// Writes a successful response into a box, once the connection is ready
 /// to number the file descriptors it passes.
-pub(crate) type EncodeResponse = Box<dyn FnOnce(&mut AmpBox, &mut EncodeContext) -> Result<(), ArgumentError>>;
+pub(crate) type EncodeResponse =
+    Box<dyn FnOnce(&mut AmpBox, &mut EncodeContext) -> Result<(), ArgumentError>>;
 
 /// What a responder answered, before encoding. Failures that are not
 /// declared travel as the Deferred's failure.

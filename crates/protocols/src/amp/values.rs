@@ -135,9 +135,8 @@ impl<T: Argument> Argument for Vec<T> {
             if tail.len() < length {
                 return Err(ValueError::new("ListOf", "ends inside an element"));
             }
-            let element = T::decode(&tail[..length], context).map_err(|error| {
-                ValueError::new("ListOf", format!("element {}: {error}", elements.len()))
-            })?;
+            let element = T::decode(&tail[..length], context)
+                .map_err(|error| ValueError::new("ListOf", format!("element {}: {error}", elements.len())))?;
             elements.push(element);
             rest = &tail[length..];
         }
@@ -256,8 +255,8 @@ impl Argument for OwnedFd {
                 format!("{:?} is not an ordinal", bytes.escape_ascii().to_string()),
             )
         })?;
-        context
-            .take_descriptor(ordinal)
-            .ok_or_else(|| ValueError::new("Descriptor", format!("no file descriptor {ordinal} was received")))
+        context.take_descriptor(ordinal).ok_or_else(|| {
+            ValueError::new("Descriptor", format!("no file descriptor {ordinal} was received"))
+        })
     }
 }

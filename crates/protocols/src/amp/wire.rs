@@ -79,7 +79,11 @@ impl AmpBox {
 
     /// How many bytes [`encode`](Self::encode) writes for this box.
     pub fn encoded_len(&self) -> usize {
-        self.entries.iter().map(|(k, v)| 4 + k.len() + v.len()).sum::<usize>() + 2
+        self.entries
+            .iter()
+            .map(|(k, v)| 4 + k.len() + v.len())
+            .sum::<usize>()
+            + 2
     }
 
     /// Checks every length, then appends the box's wire form to `out`. On
@@ -145,7 +149,8 @@ impl<K: Into<Vec<u8>>, V: Into<Vec<u8>>> FromIterator<(K, V)> for AmpBox {
 
 impl<K: Into<Vec<u8>>, V: Into<Vec<u8>>> Extend<(K, V)> for AmpBox {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        self.entries.extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.entries
+            .extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
     }
 }
 
@@ -244,7 +249,10 @@ impl BoxDecoder {
     /// Whether the decoder is between boxes (nothing of a box read yet), so
     /// the stream may end here cleanly.
     pub fn is_between_boxes(&self) -> bool {
-        self.failed.is_none() && self.stage == Stage::KeyLength && self.length_have == 0 && self.box_bytes == 0
+        self.failed.is_none()
+            && self.stage == Stage::KeyLength
+            && self.length_have == 0
+            && self.box_bytes == 0
     }
 
     /// The error that stopped the decoder, if any.
@@ -313,7 +321,11 @@ impl BoxDecoder {
         }
         self.box_bytes += length;
         self.wanted = length;
-        self.stage = if self.stage == Stage::KeyLength { Stage::Key } else { Stage::Value };
+        self.stage = if self.stage == Stage::KeyLength {
+            Stage::Key
+        } else {
+            Stage::Value
+        };
         if length == 0 {
             // An empty value is complete at once.
             self.field_read()?;

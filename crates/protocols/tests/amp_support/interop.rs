@@ -16,7 +16,7 @@ use std::time::Duration;
 use gyre_core::process::{ExitStatus, ProcessProtocol, ProcessTransport};
 use gyre_core::{Deferred, Failure, Resolver};
 use gyre_protocols::amp::{
-    AmpBox, AmpList, ArgumentError, Command, DateTime, DecodeContext, Decimal, Empty, EncodeContext, Fields,
+    AmpBox, AmpList, ArgumentError, Command, DateTime, Decimal, DecodeContext, Empty, EncodeContext, Fields,
     NoErrors, Responders,
 };
 use gyre_reactor::Reactor;
@@ -73,17 +73,35 @@ pub fn expected() -> Everything {
         l: vec![1, -2, 3],
         rows: AmpList(vec![
             Row { a: 7, b: "x".into() },
-            Row { a: -1, b: String::new() },
+            Row {
+                a: -1,
+                b: String::new(),
+            },
         ]),
         maybe: None,
         maybe_set: Some(5),
         first_name: "Ada".into(),
         path: PathBuf::from("/tmp/h\u{e9}llo"),
-        floats: vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-5, 1e16, -0.0, 5e-324],
-        decimals: ["1E+2", "NaN", "-Infinity", "sNaN12", "0E-7", "12345678901234567890.123"]
-            .iter()
-            .map(|text| text.parse().unwrap())
-            .collect(),
+        floats: vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-5,
+            1e16,
+            -0.0,
+            5e-324,
+        ],
+        decimals: [
+            "1E+2",
+            "NaN",
+            "-Infinity",
+            "sNaN12",
+            "0E-7",
+            "12345678901234567890.123",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect(),
         times: vec![
             time(1, 1, 1, 0, 0, 0, 0, 0),
             time(9999, 12, 31, 23, 59, 59, 999_999, 1439),
@@ -97,7 +115,9 @@ pub fn expected() -> Everything {
 /// decimal precision included.
 pub fn wire_form(value: Everything) -> AmpBox {
     let mut out = AmpBox::new();
-    value.encode_fields(&mut out, &mut EncodeContext::default()).unwrap();
+    value
+        .encode_fields(&mut out, &mut EncodeContext::default())
+        .unwrap();
     out
 }
 
@@ -204,12 +224,18 @@ pub fn peer_responders() -> Responders {
             let matches = wire_form(everything.clone()) == wire_form(expected());
             Ok(Echoed { everything, matches })
         })
-        .add(Fail, |why| -> Result<Empty, Failure> { Err(Failure::msg(why.why).context("failing on purpose")) })
+        .add(Fail, |why| -> Result<Empty, Failure> {
+            Err(Failure::msg(why.why).context("failing on purpose"))
+        })
         .add(super::Log, move |message| {
             log.borrow_mut().push(message.message);
             Ok(Empty)
         })
-        .add(Heard, move |_| Ok(Messages { messages: heard.borrow().clone() }))
+        .add(Heard, move |_| {
+            Ok(Messages {
+                messages: heard.borrow().clone(),
+            })
+        })
         .add(Greet, |label| {
             let mut file = std::fs::File::from(label.fd);
             std::io::Write::write_all(&mut file, label.label.as_bytes())?;
@@ -218,7 +244,9 @@ pub fn peer_responders() -> Responders {
         .add(Pipe, |text| {
             let (reader, mut writer) = std::io::pipe()?;
             std::io::Write::write_all(&mut writer, text.text.trim_end_matches('?').as_bytes())?;
-            Ok(ReadEnd { fd: OwnedFd::from(reader) })
+            Ok(ReadEnd {
+                fd: OwnedFd::from(reader),
+            })
         });
     responders
 }

@@ -7,6 +7,10 @@
 pub mod golden;
 pub mod interop;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gyre_core::{Deferred, Resolver};
 use gyre_protocols::amp::{AmpList, Command, DateTime, Decimal, Empty, NoErrors, Responders};
 
 gyre_protocols::amp_fields! {
@@ -148,7 +152,11 @@ pub fn golden_everything() -> Everything {
 pub fn calculator() -> Responders {
     let mut responders = Responders::new();
     responders
-        .add(Sum, |pair| Ok(Total { total: pair.a + pair.b }))
+        .add(Sum, |pair| {
+            Ok(Total {
+                total: pair.a + pair.b,
+            })
+        })
         .add(Divide, |fraction| {
             if fraction.denominator == 0 {
                 return Err(DivideError::ZeroDivision("division by zero".into()).into());
@@ -157,5 +165,21 @@ pub fn calculator() -> Responders {
                 result: fraction.numerator as f64 / fraction.denominator as f64,
             })
         });
+    responders
+}
+
+/// Sums waiting to be answered, with the resolver that answers each.
+pub type Waiting = Rc<RefCell<Vec<(i64, Resolver<Total>)>>>;
+
+/// A Sum responder that answers later, when the test fires the resolver it
+/// leaves in `waiting`.
+pub fn slow_responders(waiting: &Waiting) -> Responders {
+    let waiting = waiting.clone();
+    let mut responders = Responders::new();
+    responders.add(Sum, move |pair| {
+        let (deferred, resolver) = Deferred::new();
+        waiting.borrow_mut().push((pair.a + pair.b, resolver));
+        deferred
+    });
     responders
 }
