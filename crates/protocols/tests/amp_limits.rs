@@ -58,6 +58,48 @@ fn commands_piling_up_pause_reading_until_answers_go_out() {
 }
 
 #[test]
+fn a_transport_that_keeps_delivering_while_paused_cannot_grow_the_buffer() {
+    let waiting = Waiting::default();
+    let config = AmpConfig {
+        max_in_flight_commands: 1,
+        limits: gyre_protocols::amp::BoxLimits {
+            max_box_bytes: 100,
+            ..Default::default()
+        },
+        ..AmpConfig::default()
+    };
+    // A StringTransport does not honour pause_reading: the test keeps feeding.
+    let mut connection =
+        StringTransportWithDisconnection::new(AmpProtocol::with_config(slow_responders(&waiting), config));
+    let command = golden::ANSWER_SUM.0;
+    connection.data_received(command);
+    assert_eq!(waiting.borrow().len(), 1);
+    assert!(!connection.transport().is_reading_paused());
+    connection.data_received(command);
+    assert!(
+        connection.transport().is_reading_paused(),
+        "the second command waits"
+    );
+    let mut fed = command.len();
+    while !connection.transport().is_disconnecting() {
+        connection.data_received(command);
+        fed += command.len();
+        assert!(
+            fed < 100 + (64 << 10) + 2 * command.len(),
+            "the buffer is bounded"
+        );
+    }
+    connection.settle();
+    let reason = connection.protocol().amp().end_reason().unwrap();
+    assert_eq!(
+        reason.downcast_ref::<ProtocolError>(),
+        Some(&ProtocolError::Overrun {
+            limit: 100 + (64 << 10)
+        })
+    );
+}
+
+#[test]
 fn too_many_waiting_calls_fail_at_once() {
     let waiting = Waiting::default();
     let client = AmpProtocol::with_config(

@@ -18,9 +18,10 @@ use gyre_core::deferred::{Deferred, Resolver};
 use gyre_core::{Failure, Protocol, Transport};
 
 use super::command::{Command, CommandError};
+use super::config::AmpConfig;
 use super::dispatch::{self, CallOutcome, PendingCall};
-use super::errors::{ProtocolError, SendError};
-use super::proto::{AmpConfig, AmpMachine};
+use super::errors::SendError;
+use super::proto::AmpMachine;
 use super::responders::Responders;
 use super::types::{DecodeContext, EncodeContext, Fields, ReceivedDescriptors};
 use super::wire::AmpBox;
@@ -367,8 +368,8 @@ impl Protocol for AmpProtocol {
     #[cfg(unix)]
     fn file_descriptors_received(&mut self, _transport: &Transport, fds: Vec<OwnedFd>) {
         let refused = self.amp.inner.received.borrow_mut().receive(fds);
-        if let Err(limit) = refused {
-            dispatch::violation(&self.amp, ProtocolError::TooManyDescriptors { limit });
+        if let Err(error) = refused {
+            dispatch::violation(&self.amp, error);
         }
     }
 }

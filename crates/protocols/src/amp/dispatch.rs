@@ -110,6 +110,13 @@ pub(crate) fn flush(state: &mut State) {
     }
 }
 
+/// How many received bytes may wait while reading is paused: a transport
+/// stops delivering once paused, so one read (at most 64 KiB) past a box
+/// is all that should ever wait.
+fn overrun_limit(amp: &Amp) -> usize {
+    amp.inner.config.limits.max_box_bytes + (64 << 10)
+}
+
 /// Received bytes: to the machine, or kept while it takes no more.
 pub(crate) fn feed(amp: &Amp, data: &[u8]) {
     let overrun = {
@@ -127,16 +134,16 @@ pub(crate) fn feed(amp: &Amp, data: &[u8]) {
                 transport.pause_reading();
             }
         }
-        state.leftover.len() > amp.inner.config.max_in_flight_bytes + amp.inner.config.limits.max_box_bytes
+        state.leftover.len() > overrun_limit(amp)
     };
     if overrun {
         // A transport that keeps delivering while paused: stop buffering.
         amp.inner.state.borrow_mut().leftover = Vec::new();
         violation(
             amp,
-            ProtocolError::Decode(super::errors::DecodeError::BoxTooLarge {
-                limit: amp.inner.config.max_in_flight_bytes,
-            }),
+            ProtocolError::Overrun {
+                limit: overrun_limit(amp),
+            },
         );
     }
     pump(amp);

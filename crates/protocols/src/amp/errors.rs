@@ -111,6 +111,12 @@ pub enum ProtocolError {
         /// The limit.
         limit: usize,
     },
+    /// More bytes arrived while reading was paused than may wait (a
+    /// transport that kept delivering after `pause_reading`).
+    Overrun {
+        /// The most bytes that may wait.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -125,18 +131,16 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TooManyDescriptors { limit } => {
                 write!(f, "peer passed more than {limit} unclaimed file descriptors")
             }
+            ProtocolError::Overrun { limit } => {
+                write!(f, "more than {limit} bytes arrived while reading was paused")
+            }
         }
     }
 }
 
-impl Error for ProtocolError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            ProtocolError::Decode(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+/// The inner error is part of the message, so it is not also a `source()`
+/// (which would print it twice in a chain).
+impl Error for ProtocolError {}
 
 /// A value that is not valid for its argument type, with what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,14 +209,9 @@ impl fmt::Display for ArgumentError {
     }
 }
 
-impl Error for ArgumentError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            ArgumentError::Invalid { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
+/// The inner error is part of the message, so it is not also a `source()`
+/// (which would print it twice in a chain).
+impl Error for ArgumentError {}
 
 /// Why a command could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,14 +245,9 @@ impl fmt::Display for SendError {
     }
 }
 
-impl Error for SendError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            SendError::Encode(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+/// The inner error is part of the message, so it is not also a `source()`
+/// (which would print it twice in a chain).
+impl Error for SendError {}
 
 impl From<EncodeError> for SendError {
     fn from(error: EncodeError) -> Self {

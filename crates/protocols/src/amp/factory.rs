@@ -8,8 +8,8 @@ use gyre_core::deferred::Deferred;
 use gyre_core::{Address, Factory, Protocol};
 use gyre_endpoints::{ClientEndpoint, connect_protocol};
 
+use super::config::AmpConfig;
 use super::connection::{Amp, AmpProtocol};
-use super::proto::AmpConfig;
 use super::responders::Responders;
 
 /// Runs with each new connection.

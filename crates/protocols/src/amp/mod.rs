@@ -101,6 +101,7 @@
 //! `ProtocolSwitchCommand` are not implemented.
 
 mod command;
+mod config;
 mod connection;
 mod datetime;
 mod decimal;
@@ -116,6 +117,7 @@ mod values;
 pub mod wire;
 
 pub use command::{Command, CommandError, NoErrors};
+pub use config::AmpConfig;
 pub use connection::{Amp, AmpProtocol};
 pub use datetime::DateTime;
 pub use decimal::Decimal;
@@ -124,7 +126,7 @@ pub use errors::{
     UnknownRemoteError, ValueError,
 };
 pub use factory::{AmpFactory, connect_amp};
-pub use proto::{AmpConfig, AmpMachine, Event, Reply, Ticket};
+pub use proto::{AmpMachine, Event, Reply, Ticket};
 pub use responders::Responders;
 pub use types::{Argument, BoxField, DecodeContext, Empty, EncodeContext, Fields, ReceivedDescriptors};
 pub use values::AmpList;

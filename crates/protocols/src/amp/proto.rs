@@ -22,8 +22,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use super::config::AmpConfig;
 use super::errors::{DecodeError, EncodeError, ProtocolError, SendError};
-use super::wire::{AmpBox, BoxDecoder, BoxLimits, MAX_VALUE_LENGTH};
+use super::wire::{AmpBox, BoxDecoder, MAX_VALUE_LENGTH};
 
 /// The reserved key that asks for an answer, with the question's tag.
 pub const ASK: &str = "_ask";
@@ -41,45 +42,6 @@ pub const ERROR_DESCRIPTION: &str = "_error_description";
 pub const UNKNOWN_ERROR_CODE: &str = "UNKNOWN";
 /// The code for a command nobody responds to.
 pub const UNHANDLED_ERROR_CODE: &str = "UNHANDLED";
-
-/// The limits and policies of one AMP connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AmpConfig {
-    /// Limits on each received box.
-    pub limits: BoxLimits,
-    /// Our calls that may wait for answers at once; further calls fail with
-    /// [`SendError::TooManyOutstandingCalls`] (default 4,096).
-    pub max_outstanding_calls: usize,
-    /// Received commands that may be in the responders' hands at once
-    /// before reading pauses (default 64).
-    pub max_in_flight_commands: usize,
-    /// Wire bytes of received commands in the responders' hands before
-    /// reading pauses (default 16 MiB).
-    pub max_in_flight_bytes: usize,
-    /// File descriptors the peer may pass ahead of the commands that claim
-    /// them (default 64).
-    pub max_received_descriptors: usize,
-    /// Close the connection after answering `UNKNOWN` (a responder failure
-    /// the command did not declare), as Twisted does (default true).
-    pub close_on_unknown_error: bool,
-    /// Send the failure's text as the `UNKNOWN` description; when false send
-    /// Twisted's fixed `Unknown Error`, revealing nothing (default true).
-    pub describe_unknown_errors: bool,
-}
-
-impl Default for AmpConfig {
-    fn default() -> Self {
-        AmpConfig {
-            limits: BoxLimits::default(),
-            max_outstanding_calls: 4096,
-            max_in_flight_commands: 64,
-            max_in_flight_bytes: 16 << 20,
-            max_received_descriptors: 64,
-            close_on_unknown_error: true,
-            describe_unknown_errors: true,
-        }
-    }
-}
 
 /// A received command the caller must answer through
 /// [`AmpMachine::complete`]; until then it counts against the in-flight

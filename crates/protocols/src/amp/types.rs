@@ -31,7 +31,7 @@ type Fd = OwnedFd;
 #[cfg(not(unix))]
 type Fd = std::convert::Infallible;
 
-use super::errors::{ArgumentError, ValueError};
+use super::errors::{ArgumentError, ProtocolError, ValueError};
 use super::wire::{AmpBox, MAX_VALUE_LENGTH};
 
 /// A Rust type that travels as one AMP value (Twisted's `IArgumentType`
@@ -223,14 +223,14 @@ impl ReceivedDescriptors {
     /// Records descriptors as they arrive; fails (dropping, so closing, all
     /// of them) once more than the limit wait unclaimed.
     #[cfg(unix)]
-    pub fn receive(&mut self, fds: Vec<OwnedFd>) -> Result<(), usize> {
+    pub fn receive(&mut self, fds: Vec<OwnedFd>) -> Result<(), ProtocolError> {
         for fd in fds {
             self.waiting.insert(self.next_ordinal, fd);
             self.next_ordinal += 1;
         }
         if self.waiting.len() > self.limit {
             self.waiting.clear();
-            return Err(self.limit);
+            return Err(ProtocolError::TooManyDescriptors { limit: self.limit });
         }
         Ok(())
     }
