@@ -395,3 +395,23 @@ pub(crate) fn connection_lost(amp: &Amp, reason: Failure) {
         call(&amp.inner, CallOutcome::Failed(reason.clone()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::python_bytes_repr;
+
+    #[test]
+    fn bytes_are_shown_as_python_shows_them() {
+        // Each expected string is what Python 3.11 prints for `repr(bytes)`.
+        let cases: [(&[u8], &str); 5] = [
+            (b"Nope", r"b'Nope'"),
+            (b"it's", r#"b"it's""#),
+            (br#"say "hi""#, r#"b'say "hi"'"#),
+            (br#"both '""#, r#"b'both \'"'"#),
+            (b"\x00\xff\\\t\n\r\x7f", r"b'\x00\xff\\\t\n\r\x7f'"),
+        ];
+        for (bytes, shown) in cases {
+            assert_eq!(python_bytes_repr(bytes), shown);
+        }
+    }
+}
