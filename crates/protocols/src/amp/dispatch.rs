@@ -349,6 +349,14 @@ fn reply_for(
 
 /// Sends the answer to a received command and releases its ticket.
 fn finish(amp: &Amp, ticket: Ticket, result: Result<Answer, Failure>) {
+    {
+        let mut state = amp.inner.state.borrow_mut();
+        if state.ended.is_some() {
+            // Nobody to answer any more: just release the ticket.
+            let _ = state.machine.complete(ticket, Reply::Answer(AmpBox::new()));
+            return;
+        }
+    }
     let (mut reply, mut close, mut context) = reply_for(amp, &ticket, result);
     // A response passing descriptors needs a transport that can pass them.
     let sender = match &context {
