@@ -90,6 +90,10 @@ impl<P: Protocol> Protocol for SharedProtocol<P> {
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.0.borrow_mut().write_connection_lost(transport);
     }
+    #[cfg(unix)]
+    fn file_descriptors_received(&mut self, transport: &Transport, fds: Vec<std::os::fd::OwnedFd>) {
+        self.0.borrow_mut().file_descriptors_received(transport, fds);
+    }
 }
 
 /// Connects `protocol` itself through `endpoint` (Twisted's
@@ -145,6 +149,10 @@ impl Protocol for Notify {
     }
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.inner.write_connection_lost(transport);
+    }
+    #[cfg(unix)]
+    fn file_descriptors_received(&mut self, transport: &Transport, fds: Vec<std::os::fd::OwnedFd>) {
+        self.inner.file_descriptors_received(transport, fds);
     }
 }
 

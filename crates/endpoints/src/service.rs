@@ -266,4 +266,8 @@ impl Protocol for Watched {
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.inner.write_connection_lost(transport);
     }
+    #[cfg(unix)]
+    fn file_descriptors_received(&mut self, transport: &Transport, fds: Vec<std::os::fd::OwnedFd>) {
+        self.inner.file_descriptors_received(transport, fds);
+    }
 }

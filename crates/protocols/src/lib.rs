@@ -9,3 +9,5 @@ pub mod policies;
 pub mod portforward;
 pub mod proxy_protocol;
 pub mod socks;
+
+pub use amp::{Amp, AmpBox, AmpFactory, AmpProtocol, Responders};
