@@ -5,6 +5,8 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
 
 use gyre_core::clock::{Clock, ClockExt};
 use gyre_core::errors::{ConnectionRefused, DnsLookupFailed, TimedOut};
@@ -129,6 +131,7 @@ where
             far: relay.far_factory(),
             expected,
             relay: relay.clone(),
+            clock: Rc::new(self.settings.reactor.clone()),
         });
         let listened = self
             .settings
@@ -189,11 +192,13 @@ where
 }
 
 /// The factory of a BIND port: the expected host's first connection gets
-/// the relay's far side; another host fails the BIND.
+/// the relay's far side; another host fails the BIND (on the next turn:
+/// failing stops the port, which must not happen while it is building).
 struct BindGate {
     far: SharedFactory,
     expected: Option<IpAddr>,
     relay: Relay,
+    clock: Rc<dyn Clock>,
 }
 
 impl Factory for BindGate {
@@ -203,7 +208,8 @@ impl Factory for BindGate {
             && canonical(expected) != canonical(ip)
         {
             let failure = Failure::new(UnexpectedBindPeer::new()).context(format!("{ip} connected"));
-            self.relay.fail(failure);
+            let relay = self.relay.clone();
+            self.clock.call_later(Duration::ZERO, move || relay.fail(failure));
             return None;
         }
         self.far.build_protocol(peer)
