@@ -99,8 +99,10 @@ fn a_hundred_mebibytes_from_socat_arrive_intact_and_the_reply_follows_the_half_c
     let expected = sha256(&mut payload.as_slice());
     let (far, far_end) = hashing_far_end();
     let dest = far.to_string();
-    let (_forwarder, listening) =
-        start_example("portforward", &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest]);
+    let (_forwarder, listening) = start_example(
+        "portforward",
+        &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest],
+    );
     // socat sends its standard input, shuts down its write side at the end
     // of it, and keeps reading the reply for up to 120 s.
     let output = run(
@@ -108,9 +110,16 @@ fn a_hundred_mebibytes_from_socat_arrive_intact_and_the_reply_follows_the_half_c
         &payload,
         LIMIT,
     );
-    assert!(output.status.success(), "socat: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "socat: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     far_end.join().expect("the far end saw the whole stream");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{} {expected}\n", payload.len()));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{} {expected}\n", payload.len())
+    );
 }
 
 #[test]
@@ -129,10 +138,16 @@ fn half_close_is_forwarded_in_both_directions() {
         stream.write_all(b"got: ").unwrap();
         stream.write_all(&request).unwrap();
     });
-    let (_forwarder, listening) =
-        start_example("portforward", &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest]);
+    let (_forwarder, listening) = start_example(
+        "portforward",
+        &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest],
+    );
     let port = listening.port().to_string();
-    let output = run(Command::new("nc").args(["-N", "127.0.0.1", &port]), b"hello\n", LIMIT);
+    let output = run(
+        Command::new("nc").args(["-N", "127.0.0.1", &port]),
+        b"hello\n",
+        LIMIT,
+    );
     far_end.join().unwrap();
     assert_eq!(output.stdout, b"got: hello\n");
 
@@ -150,8 +165,10 @@ fn half_close_is_forwarded_in_both_directions() {
         stream.read_to_end(&mut late).unwrap();
         heard_tx.send(late).unwrap();
     });
-    let (_forwarder, listening) =
-        start_example("portforward", &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest]);
+    let (_forwarder, listening) = start_example(
+        "portforward",
+        &["--listen", "tcp:0:interface=127.0.0.1", "--dest", &dest],
+    );
     let mut socat = KillOnDrop(
         Command::new("socat")
             .args(["-t", "60", "-", &format!("TCP:{listening}")])
@@ -167,7 +184,10 @@ fn half_close_is_forwarded_in_both_directions() {
     let mut stdin = socat.0.stdin.take().unwrap();
     stdin.write_all(b"sent after the server's EOF\n").unwrap();
     drop(stdin);
-    assert_eq!(heard.recv_timeout(LIMIT).unwrap(), b"sent after the server's EOF\n");
+    assert_eq!(
+        heard.recv_timeout(LIMIT).unwrap(),
+        b"sent after the server's EOF\n"
+    );
     far_end.join().unwrap();
 }
 
@@ -220,7 +240,9 @@ fn a_reader_that_stops_reading_keeps_the_relay_buffer_bounded_on_real_sockets() 
         dest: factory_dest,
         relay: shared.clone(),
     }));
-    let port = reactor.listen_tcp("127.0.0.1:0".parse().unwrap(), factory, 5).unwrap();
+    let port = reactor
+        .listen_tcp("127.0.0.1:0".parse().unwrap(), factory, 5)
+        .unwrap();
     let listening = port.host().socket_addr().unwrap();
     let client = thread::spawn(move || {
         let mut stream = TcpStream::connect(listening).unwrap();
@@ -233,12 +255,20 @@ fn a_reader_that_stops_reading_keeps_the_relay_buffer_bounded_on_real_sockets() 
     // Sample the relay's far buffer; once it has sat at the high-water mark
     // for a while (the client blocked, reading paused), let the far end read.
     let (done, finished) = Deferred::<usize>::new();
-    let (most, stalled_samples, released) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)), Rc::new(Cell::new(false)));
+    let (most, stalled_samples, released) = (
+        Rc::new(Cell::new(0)),
+        Rc::new(Cell::new(0)),
+        Rc::new(Cell::new(false)),
+    );
     let (most_seen, stalled, go_sent) = (most.clone(), stalled_samples.clone(), released.clone());
     let high = WaterMarks::default().high;
     let finished = RefCell::new(Some(finished));
     let sampler = LoopingCall::new(Rc::new(reactor.clone()), move || {
-        let buffered = relay.borrow().as_ref().and_then(Relay::far).map_or(0, |far| far.buffered_len());
+        let buffered = relay
+            .borrow()
+            .as_ref()
+            .and_then(Relay::far)
+            .map_or(0, |far| far.buffered_len());
         most_seen.set(most_seen.get().max(buffered));
         if !go_sent.get() && buffered >= high / 2 {
             stalled.set(stalled.get() + 1);
@@ -255,13 +285,18 @@ fn a_reader_that_stops_reading_keeps_the_relay_buffer_bounded_on_real_sockets() 
         Ok::<(), Failure>(())
     });
     let _running = sampler.start(Duration::from_millis(5), true);
-    let received = reactor.run_until(done.add_timeout(&reactor, LIMIT)).expect("the far end got everything");
+    let received = reactor
+        .run_until(done.add_timeout(&reactor, LIMIT))
+        .expect("the far end got everything");
     sampler.stop();
     client.join().unwrap();
     far_end.join().unwrap();
     eprintln!("most buffered for the stalled reader: {} bytes", most.get());
     assert_eq!(received, TOTAL);
-    assert!(released.get(), "the far buffer filled up while the reader stalled");
+    assert!(
+        released.get(),
+        "the far buffer filled up while the reader stalled"
+    );
     assert!(
         most.get() <= high + 64 * 1024,
         "the relay held {} bytes for a reader that did not read (high-water mark {high})",

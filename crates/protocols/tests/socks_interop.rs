@@ -56,7 +56,11 @@ impl Drop for Site {
 
 fn curl(args: &[&str]) -> std::process::Output {
     require("curl", "curl");
-    run(Command::new("curl").args(["-sS", "--max-time", "30"]).args(args), b"", LIMIT)
+    run(
+        Command::new("curl").args(["-sS", "--max-time", "30"]).args(args),
+        b"",
+        LIMIT,
+    )
 }
 
 #[test]
@@ -73,15 +77,28 @@ fn curl_through_every_socks_version() {
         ("--socks4a", &by_name), // the name goes to the server (0.0.0.x)
     ] {
         let output = curl(&[flag, &proxy, url]);
-        assert!(output.status.success(), "{flag}: {}", String::from_utf8_lossy(&output.stderr));
-        assert!(output.stdout == site.body, "{flag}: the body came through changed");
+        assert!(
+            output.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stdout == site.body,
+            "{flag}: the body came through changed"
+        );
     }
     // Refused and unknown targets get SOCKS errors curl reports (exit 97).
     let refused = curl(&["--socks5-hostname", &proxy, "http://127.0.0.1:1/"]);
     assert_eq!(refused.status.code(), Some(97));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("(5)"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("(5)"),
+        "{refused:?}"
+    );
     let unknown = curl(&["--socks5-hostname", &proxy, "http://no-such-host.invalid/"]);
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("(4)"), "{unknown:?}");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("(4)"),
+        "{unknown:?}"
+    );
 }
 
 #[test]
@@ -89,7 +106,14 @@ fn curl_with_a_username_and_password() {
     let site = Site::new("socks-curl-auth");
     let (_server, proxy) = start_example(
         "socks_server",
-        &["--listen", "tcp:0:interface=127.0.0.1", "--user", "alice", "--password", "s3cret"],
+        &[
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--user",
+            "alice",
+            "--password",
+            "s3cret",
+        ],
     );
     let url = format!("http://localhost:{}/file.bin", site.port);
     let good = curl(&["--proxy", &format!("socks5h://alice:s3cret@{proxy}"), &url]);
@@ -97,11 +121,22 @@ fn curl_with_a_username_and_password() {
     assert!(good.stdout == site.body);
     let wrong = curl(&["--proxy", &format!("socks5h://alice:guess@{proxy}"), &url]);
     assert_eq!(wrong.status.code(), Some(97), "{wrong:?}");
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("rejected"), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("rejected"),
+        "{wrong:?}"
+    );
     let anonymous = curl(&["--socks5-hostname", &proxy.to_string(), &url]);
     assert_eq!(anonymous.status.code(), Some(97));
-    let socks4 = curl(&["--socks4", &proxy.to_string(), &url.replace("localhost", "127.0.0.1")]);
-    assert_eq!(socks4.status.code(), Some(97), "SOCKS4 cannot authenticate: refused");
+    let socks4 = curl(&[
+        "--socks4",
+        &proxy.to_string(),
+        &url.replace("localhost", "127.0.0.1"),
+    ]);
+    assert_eq!(
+        socks4.status.code(),
+        Some(97),
+        "SOCKS4 cannot authenticate: refused"
+    );
 }
 
 /// PySocks sends UDP through the association to an echo socket in the same
@@ -135,7 +170,11 @@ fn pysocks_relays_udp_through_an_association() {
         b"",
         LIMIT,
     );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "echo:ping 127.0.0.1 127.0.0.1 True\necho:ping localhost 127.0.0.1 True\necho:ping 127.0.0.1 127.0.0.1 True\n"
@@ -146,7 +185,11 @@ fn pysocks_relays_udp_through_an_association() {
 /// port it chose), once it accepts connections.
 fn microsocks(extra: &[&str]) -> (KillOnDrop, SocketAddr) {
     require("microsocks", "microsocks");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new("microsocks")
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(extra)
@@ -199,7 +242,11 @@ fn ask(reactor: &Reactor, endpoint: &dyn ClientEndpoint) -> Result<(Vec<u8>, Add
 fn the_gyre_client_endpoint_through_microsocks() {
     let reactor = Reactor::new().unwrap();
     let echo = reactor
-        .listen_tcp("127.0.0.1:0".parse().unwrap(), SharedFactory::new(protocol_factory(|_: &Address| Echo)), 5)
+        .listen_tcp(
+            "127.0.0.1:0".parse().unwrap(),
+            SharedFactory::new(protocol_factory(|_: &Address| Echo)),
+            5,
+        )
         .unwrap();
     let echo_port = echo.host().port().unwrap();
     let (_proxy, proxy) = microsocks(&["-u", "alice", "-P", "pw"]);
@@ -210,16 +257,29 @@ fn the_gyre_client_endpoint_through_microsocks() {
     let target = TargetAddr::Ip(SocketAddr::from(([127, 0, 0, 1], echo_port)));
     let (echoed, peer) = ask(&reactor, &via(target.clone(), "pw")).unwrap();
     assert_eq!(echoed, b"through the proxy\n");
-    assert_eq!(peer, target.to_address(), "the transport names the target, not the proxy");
+    assert_eq!(
+        peer,
+        target.to_address(),
+        "the transport names the target, not the proxy"
+    );
 
     let refused = ask(&reactor, &via(target, "wrong")).unwrap_err();
-    assert_eq!(refused.downcast_ref(), Some(&SocksClientError::AuthenticationFailed), "{refused}");
+    assert_eq!(
+        refused.downcast_ref(),
+        Some(&SocksClientError::AuthenticationFailed),
+        "{refused}"
+    );
     // Stopping the reactor (run_until does) closed the echo port: nobody
     // listens there now, which microsocks reports as a refusal.
     let closed = TargetAddr::Ip(SocketAddr::from(([127, 0, 0, 1], echo_port)));
     let failure = ask(&reactor, &via(closed, "pw")).unwrap_err();
     let error = failure.downcast_ref::<SocksClientError>().expect("a SOCKS error");
-    assert!(error.reply_code().is_some_and(|code| code != ReplyCode::Succeeded), "{failure}");
+    assert!(
+        error
+            .reply_code()
+            .is_some_and(|code| code != ReplyCode::Succeeded),
+        "{failure}"
+    );
     reactor.close();
 }
 
@@ -229,7 +289,11 @@ fn a_socks5_description_reaches_a_name_through_microsocks() {
     // Listen on the same port on 127.0.0.1 and, where there is IPv6, ::1, so
     // "localhost" works whichever address microsocks picks.
     let echo = reactor
-        .listen_tcp("127.0.0.1:0".parse().unwrap(), SharedFactory::new(protocol_factory(|_: &Address| Echo)), 5)
+        .listen_tcp(
+            "127.0.0.1:0".parse().unwrap(),
+            SharedFactory::new(protocol_factory(|_: &Address| Echo)),
+            5,
+        )
         .unwrap();
     let port = echo.host().port().unwrap();
     let _v6 = reactor.listen_tcp(
@@ -240,7 +304,10 @@ fn a_socks5_description_reaches_a_name_through_microsocks() {
     let (_proxy, proxy) = microsocks(&[]);
     let mut registry = EndpointRegistry::default();
     register_socks5_client(&mut registry);
-    let description = format!("socks5:127.0.0.1:{}:host=localhost:port={port}:timeout=10", proxy.port());
+    let description = format!(
+        "socks5:127.0.0.1:{}:host=localhost:port={port}:timeout=10",
+        proxy.port()
+    );
     let endpoint = registry.client_from_string(&reactor, &description).unwrap();
     let (echoed, peer) = ask(&reactor, &*endpoint).unwrap();
     assert_eq!(echoed, b"through the proxy\n");
