@@ -105,7 +105,8 @@ pub struct AccessRequest<'a> {
     pub command: Command,
     /// The target as the client gave it.
     pub target: &'a TargetAddr,
-    /// For a UDP datagram to a host name, the address it resolved to.
+    /// For a UDP datagram, the address it is about to be sent to (a host
+    /// name resolved); `None` for the request itself.
     pub resolved: Option<SocketAddr>,
 }
 

@@ -16,7 +16,7 @@ use gyre_endpoints::HostnameEndpoint;
 use gyre_endpoints::errors::NoAddresses;
 
 use super::handshake::SocksRequest;
-use super::server::Session;
+use super::session::Session;
 use super::udp_relay::UdpRelay;
 use super::wire::{Command, ReplyCode, TargetAddr};
 use crate::portforward::Relay;

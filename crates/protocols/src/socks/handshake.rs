@@ -281,9 +281,14 @@ impl ServerHandshake {
                 v5::encode_reply(&reply, &mut self.out);
             }
             Version::V4 => {
+                // SOCKS4 carries IPv4 only: an IPv4-mapped address (a
+                // dual-stack socket) is written as IPv4, anything else as 0.
                 let address = match bound {
                     SocketAddr::V4(addr) => addr,
-                    SocketAddr::V6(_) => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                    SocketAddr::V6(addr) => match addr.ip().to_ipv4_mapped() {
+                        Some(ip) => SocketAddrV4::new(ip, addr.port()),
+                        None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                    },
                 };
                 let status = v4::Status::from_reply(code);
                 v4::encode_reply(&v4::Reply { status, address }, &mut self.out);

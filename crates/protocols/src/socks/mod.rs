@@ -3,7 +3,8 @@
 //! ```text
 //!   wire/        v4.rs v5.rs udp.rs — every message parsed and written, sans-IO, bounded
 //!   handshake.rs ServerHandshake — the server state machine (events in, replies out)
-//!   server.rs    SocksServerFactory — adapter: timeout, password check, policy
+//!   server.rs    SocksServerFactory — the settings and the protocol of each connection
+//!   session.rs   one connection: drives the handshake, timeout, password check, policy
 //!   commands.rs  CONNECT (HostnameEndpoint + Relay), BIND (listen, two replies), UDP ASSOCIATE
 //!   udp_relay.rs the UDP relay of an association
 //!   auth.rs      PasswordChecker (Deferred-based, cred-ready), StaticPasswords, AccessPolicy
@@ -68,6 +69,7 @@ mod commands;
 mod description;
 pub mod handshake;
 mod server;
+mod session;
 mod udp_relay;
 pub mod wire;
 
