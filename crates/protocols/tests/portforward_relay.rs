@@ -353,3 +353,35 @@ fn backpressure_crosses_the_relay_both_ways_with_pauses_enforced() {
         );
     }
 }
+
+#[test]
+fn an_abort_on_either_side_closes_the_other_after_its_pending_bytes() {
+    // The far side is reset: what it sent before still reaches the client,
+    // then the client's connection closes cleanly.
+    let reactor = forwarder(RelayConfig::default());
+    let client = accept(&reactor);
+    let mut server = reactor.connect_tcp_client(0).unwrap();
+    server.data_received(b"partial answer");
+    server.close_with(Failure::new(ConnectionLost::new()));
+    assert_eq!(client.value(), b"partial answer");
+    assert!(client.transport().is_disconnecting() && !client.transport().is_aborted());
+
+    // The client aborts with pauses enforced: bytes the relay already wrote
+    // towards the server are delivered before the server hears the close.
+    let client = Peer::default();
+    let server = Peer::default();
+    let (server_heard, server_lost) = (server.received.clone(), server.lost.clone());
+    let mut chain = Chain::new(client, server);
+    chain.pump();
+    chain.right.server_transport().pause_reading();
+    chain.left.client_transport().write(b"in flight");
+    chain.pump();
+    chain.left.client_transport().abort_connection();
+    chain.pump();
+    assert!(!chain.left.is_connected());
+    assert!(chain.right.is_connected(), "the far side waits for its reader");
+    chain.right.server_transport().resume_reading();
+    chain.pump();
+    assert_eq!(*server_heard.borrow(), b"in flight");
+    assert!(server_lost.borrow().as_ref().unwrap().is::<ConnectionDone>());
+}

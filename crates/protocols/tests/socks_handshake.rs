@@ -138,7 +138,10 @@ fn socks4_and_socks4a_connect_and_bind() {
     let mut machine = ServerHandshake::new(OPEN);
     machine.handle_input(b"\x04\x02\x00\x15\xc0\x00\x02\x01\x00");
     assert!(matches!(machine.poll_event(), Some(ServerEvent::Request(_))));
-    assert!(machine.grant("[::ffff:127.0.0.1]:5000".parse().unwrap()), "dual-stack: written as IPv4");
+    assert!(
+        machine.grant("[::ffff:127.0.0.1]:5000".parse().unwrap()),
+        "dual-stack: written as IPv4"
+    );
     assert!(!machine.is_relaying());
     assert!(machine.bind_connected("192.0.2.1:20".parse().unwrap()));
     assert!(machine.is_relaying());

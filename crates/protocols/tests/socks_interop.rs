@@ -139,6 +139,72 @@ fn curl_with_a_username_and_password() {
     );
 }
 
+#[test]
+fn curl_is_refused_by_the_access_policy() {
+    let site = Site::new("socks-curl-policy");
+    let (_server, proxy) = start_example(
+        "socks_server",
+        &["--listen", "tcp:0:interface=127.0.0.1", "--deny-loopback"],
+    );
+    let denied = curl(&[
+        "--socks5",
+        &proxy.to_string(),
+        &format!("http://127.0.0.1:{}/file.bin", site.port),
+    ]);
+    assert_eq!(denied.status.code(), Some(97), "{denied:?}");
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("(2)"),
+        "not allowed: {denied:?}"
+    );
+}
+
+/// A SOCKS4 BIND written with Python's `socket`: the first reply names the
+/// port, a second socket connects to it as the remote host, the second
+/// reply names that socket, then bytes flow both ways.
+const PYTHON_BIND: &str = r#"
+import socket, struct, sys
+proxy = ("127.0.0.1", int(sys.argv[1]))
+control = socket.create_connection(proxy, timeout=10)
+control.sendall(struct.pack(">BBH4s", 4, 2, 21, socket.inet_aton("127.0.0.1")) + b"ftp\0")
+def reply():
+    data = b""
+    while len(data) < 8:
+        chunk = control.recv(8 - len(data))
+        assert chunk, "closed"
+        data += chunk
+    vn, cd, port = struct.unpack(">BBH", data[:4])
+    return cd, port, socket.inet_ntoa(data[4:])
+cd, port, ip = reply()
+print("first", cd, ip)
+remote = socket.create_connection(("127.0.0.1", port), timeout=10)
+cd, rport, rip = reply()
+print("second", cd, rip, rport == remote.getsockname()[1])
+remote.sendall(b"from the remote host")
+print(control.recv(100).decode())
+control.sendall(b"from the client")
+print(remote.recv(100).decode())
+"#;
+
+#[test]
+fn a_socks4_bind_from_python_sockets() {
+    require("python3", "python3");
+    let (_server, proxy) = start_example("socks_server", &["--listen", "tcp:0:interface=127.0.0.1"]);
+    let output = run(
+        Command::new("python3").args(["-c", PYTHON_BIND, &proxy.port().to_string()]),
+        b"",
+        LIMIT,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "first 90 127.0.0.1\nsecond 90 127.0.0.1 True\nfrom the remote host\nfrom the client\n"
+    );
+}
+
 /// PySocks sends UDP through the association to an echo socket in the same
 /// script, by address and by name, and prints what came back.
 const PYSOCKS_UDP: &str = r#"
