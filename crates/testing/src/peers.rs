@@ -75,7 +75,12 @@ pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
         let per_crate = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_", "CARGO_CRATE_"]
             .iter()
             .any(|prefix| key.starts_with(prefix))
-            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR"].contains(&&*key);
+            || [
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&&*key);
         if per_crate {
             build.env_remove(&*key);
         }
