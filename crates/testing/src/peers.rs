@@ -68,6 +68,26 @@ pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
         .arg(manifest_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
+    // The variables cargo sets for the running test (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_NAME, ...) must not reach the build: build scripts that
+    // track them (ring's does) would see them change between this build
+    // and an ordinary `cargo build`, and rebuild half the dependency tree
+    // every time a test binary builds an example.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let per_crate = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_", "CARGO_CRATE_"]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+            || [
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&&*key);
+        if per_crate {
+            build.env_remove(&*key);
+        }
+    }
     if profile_dir
         .file_name()
         .is_some_and(|profile| profile == "release")
