@@ -1,0 +1,455 @@
+//! The runtime every receiver shares: a sans-IO decoder and a handler
+//! behind one `Protocol`, with pausing, closing with a reason, and the
+//! [`ReceiverHandle`] that resumes a paused receiver from outside its
+//! callbacks.
+//!
+//! A receiver is `Rc`-shared state: the decoder and the handler in one
+//! `RefCell` (borrowed while frames are delivered), and the flags its
+//! handles reach (paused, the transport, the failure to report) in cells
+//! next to it. A handler asks for mode switches through its context; they
+//! are applied between two frames, with the read's remaining bytes, so
+//! bytes after a switch reach the new mode in order.
+
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use gyre_core::producer::PushProducer;
+use gyre_core::transport::ConnectionState;
+use gyre_core::{Failure, Transport};
+
+use super::error::BufferLimitExceeded;
+use super::input::Input;
+
+/// A mode switch a line handler asked for, applied after its callback.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ModeRequest {
+    Raw,
+    RawFor(u64),
+    Line,
+    LineAfter(usize),
+}
+
+/// What a handler asked of its decoder during one callback.
+#[derive(Debug, Default)]
+pub(crate) struct Requests {
+    pub(crate) mode: Option<ModeRequest>,
+    pub(crate) clear: bool,
+}
+
+/// A sans-IO decoder, as the runtime drives it.
+pub(crate) trait Decode: 'static {
+    /// What one step hands out.
+    type Frame<'a>
+    where
+        Self: 'a;
+    /// What a frame is called, for messages.
+    const WHAT: &'static str;
+    /// The next frame from held bytes, then `input`.
+    fn next<'s, 'd: 's>(&'s mut self, input: &mut Input<'d>) -> Result<Option<Self::Frame<'s>>, Failure>;
+    /// Keeps `input` for later (the receiver is paused).
+    fn hold(&mut self, input: &mut Input<'_>) -> Result<(), BufferLimitExceeded>;
+    /// Whether a frame has begun and not ended.
+    fn mid_frame(&self) -> bool;
+    /// Applies mode switches; only line decoders have any.
+    fn apply(&mut self, requests: &mut Requests, input: &mut Input<'_>) {
+        let _ = input;
+        *requests = Requests::default();
+    }
+}
+
+/// A handler wrapped for one framing: turns frames into handler calls with
+/// the framing's context.
+pub(crate) trait Deliver<D: Decode>: 'static {
+    fn connection_made(&mut self, cx: Common<'_>);
+    fn frame(&mut self, cx: Common<'_>, frame: D::Frame<'_>);
+    fn read_connection_lost(&mut self, cx: Common<'_>);
+    fn connection_lost(&mut self, transport: &Transport, reason: Failure);
+}
+
+/// What every context holds: the transport, the request slot, the flags.
+pub(crate) struct Common<'a> {
+    pub(crate) transport: &'a Transport,
+    pub(crate) requests: &'a mut Requests,
+    pub(crate) flags: &'a Flags,
+    pub(crate) me: &'a Weak<dyn Control>,
+}
+
+impl Common<'_> {
+    pub(crate) fn close_with(&self, reason: Failure) {
+        self.flags.close_with(self.transport, reason);
+    }
+
+    pub(crate) fn pause(&self) -> ReceiverHandle {
+        self.flags.pause();
+        self.handle()
+    }
+
+    pub(crate) fn handle(&self) -> ReceiverHandle {
+        ReceiverHandle {
+            core: self.me.clone(),
+        }
+    }
+}
+
+/// The part of a receiver reachable while its handler is borrowed.
+#[derive(Default)]
+pub(crate) struct Flags {
+    paused: Cell<bool>,
+    /// Whether we paused the transport's reading (and owe it a resume).
+    reading_paused: Cell<bool>,
+    /// End of file arrived while frames were held; told after them.
+    eof_pending: Cell<bool>,
+    lost: Cell<bool>,
+    failure: RefCell<Option<Failure>>,
+    transport: RefCell<Option<Transport>>,
+}
+
+impl Flags {
+    fn transport(&self) -> Option<Transport> {
+        self.transport.borrow().clone()
+    }
+
+    fn pause(&self) {
+        if self.lost.get() || self.paused.replace(true) {
+            return;
+        }
+        if let Some(transport) = self.transport()
+            && !self.reading_paused.replace(true)
+        {
+            transport.pause_reading();
+        }
+    }
+
+    /// Records `reason` as what `connection_lost` reports (the first one
+    /// wins) and closes.
+    fn close_with(&self, transport: &Transport, reason: Failure) {
+        self.failure.borrow_mut().get_or_insert(reason);
+        transport.lose_connection();
+    }
+}
+
+/// What a [`ReceiverHandle`] reaches, whatever the framing.
+pub(crate) trait Control {
+    fn flags(&self) -> &Flags;
+    fn resume(&self);
+}
+
+/// The shared state of one receiver.
+pub(crate) struct Core<D: Decode, W: Deliver<D>> {
+    me: Weak<dyn Control>,
+    flags: Flags,
+    state: RefCell<State<D, W>>,
+}
+
+pub(crate) struct State<D, W> {
+    decoder: D,
+    pub(crate) wrapper: W,
+    requests: Requests,
+}
+
+impl<D: Decode, W: Deliver<D>> Core<D, W> {
+    pub(crate) fn new(decoder: D, wrapper: W) -> Rc<Self> {
+        Rc::new_cyclic(|me: &Weak<Self>| Core {
+            me: me.clone(),
+            flags: Flags::default(),
+            state: RefCell::new(State {
+                decoder,
+                wrapper,
+                requests: Requests::default(),
+            }),
+        })
+    }
+
+    pub(crate) fn wrapper(&self) -> Ref<'_, W> {
+        Ref::map(self.state.borrow(), |state| &state.wrapper)
+    }
+
+    pub(crate) fn wrapper_mut(&self) -> RefMut<'_, W> {
+        RefMut::map(self.state.borrow_mut(), |state| &mut state.wrapper)
+    }
+
+    pub(crate) fn handle(&self) -> ReceiverHandle {
+        ReceiverHandle {
+            core: self.me.clone(),
+        }
+    }
+
+    fn common<'a>(&'a self, transport: &'a Transport, requests: &'a mut Requests) -> Common<'a> {
+        Common {
+            transport,
+            requests,
+            flags: &self.flags,
+            me: &self.me,
+        }
+    }
+
+    pub(crate) fn connection_made(&self, transport: &Transport) {
+        *self.flags.transport.borrow_mut() = Some(transport.clone());
+        if self.flags.paused.get() && !self.flags.reading_paused.replace(true) {
+            transport.pause_reading();
+        }
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        state
+            .wrapper
+            .connection_made(self.common(transport, &mut state.requests));
+        self.run(state, transport, &mut Input::new(&[]));
+    }
+
+    pub(crate) fn data_received(&self, transport: &Transport, data: &[u8]) {
+        let mut state = self.state.borrow_mut();
+        self.run(&mut state, transport, &mut Input::new(data));
+    }
+
+    pub(crate) fn read_connection_lost(&self, transport: &Transport) {
+        let mut state = self.state.borrow_mut();
+        if self.flags.paused.get() {
+            // Frames held while paused came before the end of file.
+            self.flags.eof_pending.set(true);
+            return;
+        }
+        self.end_of_file(&mut state, transport);
+    }
+
+    pub(crate) fn connection_lost(&self, transport: &Transport, reason: Failure) {
+        self.flags.lost.set(true);
+        let reason = self.flags.failure.borrow_mut().take().unwrap_or(reason);
+        let mut state = self.state.borrow_mut();
+        let reason = if state.decoder.mid_frame() {
+            reason.context(format!("the connection ended in the middle of a {}", D::WHAT))
+        } else {
+            reason
+        };
+        // The transport's backend may own this protocol: drop the cycle.
+        self.flags.transport.borrow_mut().take();
+        state.wrapper.connection_lost(transport, reason);
+    }
+
+    fn end_of_file(&self, state: &mut State<D, W>, transport: &Transport) {
+        self.flags.eof_pending.set(false);
+        state
+            .wrapper
+            .read_connection_lost(self.common(transport, &mut state.requests));
+        self.run(state, transport, &mut Input::new(&[]));
+    }
+
+    /// Delivers frames until `input` is used up, the receiver is paused or
+    /// the connection is closing.
+    fn run(&self, state: &mut State<D, W>, transport: &Transport, input: &mut Input<'_>) {
+        loop {
+            Self::settle(state, input);
+            if self.flags.lost.get() || transport.state() != ConnectionState::Open {
+                return;
+            }
+            if self.flags.paused.get() {
+                if let Err(error) = state.decoder.hold(input) {
+                    self.flags.close_with(transport, Failure::new(error));
+                }
+                return;
+            }
+            let State {
+                decoder,
+                wrapper,
+                requests,
+            } = state;
+            match decoder.next(input) {
+                Ok(Some(frame)) => wrapper.frame(self.common(transport, requests), frame),
+                Ok(None) => break,
+                Err(failure) => return self.flags.close_with(transport, failure),
+            }
+        }
+        if self.flags.reading_paused.replace(false) {
+            transport.resume_reading();
+        }
+        if self.flags.eof_pending.get() {
+            self.end_of_file(state, transport);
+        }
+    }
+
+    fn settle(state: &mut State<D, W>, input: &mut Input<'_>) {
+        if state.requests.mode.is_some() || state.requests.clear {
+            state.decoder.apply(&mut state.requests, input);
+        }
+    }
+}
+
+impl<D: Decode, W: Deliver<D>> Control for Core<D, W> {
+    fn flags(&self) -> &Flags {
+        &self.flags
+    }
+
+    fn resume(&self) {
+        if self.flags.lost.get() || !self.flags.paused.replace(false) {
+            return;
+        }
+        let Some(transport) = self.flags.transport() else {
+            return;
+        };
+        // Busy means this receiver's own callback resumed it: its delivery
+        // loop goes on with the held bytes once the callback returns.
+        if let Ok(mut state) = self.state.try_borrow_mut() {
+            self.run(&mut state, &transport, &mut Input::new(&[]));
+        }
+    }
+}
+
+/// A handle to a receiver, to pause and resume it from anywhere (Twisted's
+/// `pauseProducing`/`resumeProducing` on a `LineReceiver`).
+///
+/// While paused, a receiver delivers no frames: it pauses its transport's
+/// reading and keeps the bytes already read (within its `max_buffered`
+/// limit). [`resume`](Self::resume) delivers the frames kept, before it
+/// returns, and then lets the transport read again. Call it from a timer
+/// or a Deferred callback — typically when the work a frame started is
+/// done — or from inside the receiver's own callback.
+///
+/// It is also a [`PushProducer`], so registering it on another transport
+/// makes that transport's full buffer pause this receiver (a relay).
+/// Handles are weak: once the receiver is dropped they do nothing.
+#[derive(Clone)]
+pub struct ReceiverHandle {
+    core: Weak<dyn Control>,
+}
+
+impl ReceiverHandle {
+    /// Stops delivering frames until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        if let Some(core) = self.core.upgrade() {
+            core.flags().pause();
+        }
+    }
+
+    /// Delivers the frames kept while paused, then reads again. Does
+    /// nothing unless paused or once the connection is lost.
+    pub fn resume(&self) {
+        if let Some(core) = self.core.upgrade() {
+            core.resume();
+        }
+    }
+
+    /// Whether the receiver is paused.
+    pub fn is_paused(&self) -> bool {
+        self.core.upgrade().is_some_and(|core| core.flags().paused.get())
+    }
+}
+
+impl PushProducer for ReceiverHandle {
+    fn pause_producing(&self) {
+        self.pause();
+    }
+
+    fn resume_producing(&self) {
+        self.resume();
+    }
+
+    /// Closes the receiver's connection, as Twisted's `stopProducing` does.
+    fn stop_producing(&self) {
+        if let Some(transport) = self.core.upgrade().and_then(|core| core.flags().transport()) {
+            transport.lose_connection();
+        }
+    }
+}
+
+impl fmt::Debug for ReceiverHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverHandle")
+            .field("alive", &(self.core.strong_count() > 0))
+            .field("paused", &self.is_paused())
+            .finish()
+    }
+}
+
+/// The methods every framing's context shares.
+macro_rules! context_methods {
+    ($context:ident) => {
+        impl $context<'_> {
+            /// The connection's transport: to write unframed bytes, ask for
+            /// the peer's address or a capability, or clone and keep.
+            pub fn transport(&self) -> &gyre_core::Transport {
+                self.common.transport
+            }
+
+            /// Writes bytes as they are, without framing.
+            pub fn write(&self, data: &[u8]) {
+                self.common.transport.write(data);
+            }
+
+            /// Closes the connection after flushing what was written; no
+            /// further frames are delivered.
+            pub fn lose_connection(&self) {
+                self.common.transport.lose_connection();
+            }
+
+            /// Closes the connection like
+            /// [`lose_connection`](Self::lose_connection), and makes
+            /// `connection_lost` report `reason` instead of a clean close.
+            pub fn close_with(&self, reason: impl Into<gyre_core::Failure>) {
+                self.common.close_with(reason.into());
+            }
+
+            /// Stops delivering frames and pauses the transport's reading;
+            /// the rest of this read is kept. Returns the handle whose
+            /// [`resume`](super::ReceiverHandle::resume) continues: no
+            /// callback arrives while paused, so without it the receiver
+            /// stays paused.
+            #[must_use = "a paused receiver resumes only through its handle"]
+            pub fn pause(&self) -> super::ReceiverHandle {
+                self.common.pause()
+            }
+
+            /// A handle to pause and resume this receiver later.
+            pub fn handle(&self) -> super::ReceiverHandle {
+                self.common.handle()
+            }
+        }
+    };
+}
+
+/// The `Protocol` implementation and accessors every receiver shares.
+macro_rules! receiver_protocol {
+    ($receiver:ident, $handler:ident) => {
+        impl<H: $handler> gyre_core::Protocol for $receiver<H> {
+            fn connection_made(&mut self, transport: &gyre_core::Transport) {
+                self.core.connection_made(transport);
+            }
+
+            fn data_received(&mut self, transport: &gyre_core::Transport, data: &[u8]) {
+                self.core.data_received(transport, data);
+            }
+
+            fn read_connection_lost(&mut self, transport: &gyre_core::Transport) {
+                self.core.read_connection_lost(transport);
+            }
+
+            fn connection_lost(&mut self, transport: &gyre_core::Transport, reason: gyre_core::Failure) {
+                self.core.connection_lost(transport, reason);
+            }
+        }
+
+        impl<H: $handler> $receiver<H> {
+            /// The handler, to inspect it (in tests, or after the connection).
+            ///
+            /// # Panics
+            /// When called from inside one of this receiver's own callbacks.
+            pub fn handler(&self) -> std::cell::Ref<'_, H> {
+                std::cell::Ref::map(self.core.wrapper(), |wrapper| &wrapper.handler)
+            }
+
+            /// The handler, mutably.
+            ///
+            /// # Panics
+            /// When called from inside one of this receiver's own callbacks.
+            pub fn handler_mut(&self) -> std::cell::RefMut<'_, H> {
+                std::cell::RefMut::map(self.core.wrapper_mut(), |wrapper| &mut wrapper.handler)
+            }
+
+            /// A handle to pause and resume this receiver.
+            pub fn handle(&self) -> super::ReceiverHandle {
+                self.core.handle()
+            }
+        }
+    };
+}
+
+pub(crate) use {context_methods, receiver_protocol};
