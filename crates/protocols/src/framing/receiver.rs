@@ -140,6 +140,9 @@ pub(crate) struct Core<D: Decode, W: Deliver<D>> {
     me: Weak<dyn Control>,
     flags: Flags,
     state: RefCell<State<D, W>>,
+    /// Whether the runtime itself has `state` borrowed (and will deliver
+    /// what a resume from inside a callback released).
+    delivering: Cell<bool>,
 }
 
 pub(crate) struct State<D, W> {
@@ -158,7 +161,17 @@ impl<D: Decode, W: Deliver<D>> Core<D, W> {
                 wrapper,
                 requests: Requests::default(),
             }),
+            delivering: Cell::new(false),
         })
+    }
+
+    /// Borrows the decoder and handler for delivering, marking it so that a
+    /// resume from inside a callback knows delivery goes on.
+    fn deliver(&self, f: impl FnOnce(&mut State<D, W>)) {
+        let mut state = self.state.borrow_mut();
+        let outer = self.delivering.replace(true);
+        f(&mut state);
+        self.delivering.set(outer);
     }
 
     pub(crate) fn wrapper(&self) -> Ref<'_, W> {
@@ -189,27 +202,25 @@ impl<D: Decode, W: Deliver<D>> Core<D, W> {
         if self.flags.paused.get() && !self.flags.reading_paused.replace(true) {
             transport.pause_reading();
         }
-        let mut state = self.state.borrow_mut();
-        let state = &mut *state;
-        state
-            .wrapper
-            .connection_made(self.common(transport, &mut state.requests));
-        self.run(state, transport, &mut Input::new(&[]));
+        self.deliver(|state| {
+            state
+                .wrapper
+                .connection_made(self.common(transport, &mut state.requests));
+            self.run(state, transport, &mut Input::new(&[]));
+        });
     }
 
     pub(crate) fn data_received(&self, transport: &Transport, data: &[u8]) {
-        let mut state = self.state.borrow_mut();
-        self.run(&mut state, transport, &mut Input::new(data));
+        self.deliver(|state| self.run(state, transport, &mut Input::new(data)));
     }
 
     pub(crate) fn read_connection_lost(&self, transport: &Transport) {
-        let mut state = self.state.borrow_mut();
         if self.flags.paused.get() {
             // Frames held while paused came before the end of file.
             self.flags.eof_pending.set(true);
             return;
         }
-        self.end_of_file(&mut state, transport);
+        self.deliver(|state| self.end_of_file(state, transport));
     }
 
     pub(crate) fn connection_lost(&self, transport: &Transport, reason: Failure) {
@@ -286,11 +297,17 @@ impl<D: Decode, W: Deliver<D>> Control for Core<D, W> {
         let Some(transport) = self.flags.transport() else {
             return;
         };
-        // Busy means this receiver's own callback resumed it: its delivery
-        // loop goes on with the held bytes once the callback returns.
-        if let Ok(mut state) = self.state.try_borrow_mut() {
-            self.run(&mut state, &transport, &mut Input::new(&[]));
+        // While delivering, this receiver's own callback resumed it: the
+        // delivery loop goes on with the held bytes once the callback returns.
+        if self.delivering.get() {
+            return;
         }
+        assert!(
+            self.state.try_borrow_mut().is_ok(),
+            "ReceiverHandle::resume called while the receiver's handler is borrowed through \
+             handler()/handler_mut(): drop that guard first"
+        );
+        self.deliver(|state| self.run(state, &transport, &mut Input::new(&[])));
     }
 }
 
