@@ -22,7 +22,11 @@ fn one_chunk_per_request_until_the_end() {
     let file = pattern(DEFAULT_CHUNK_SIZE * 2 + 100);
     let string = StringTransport::new();
     let done = FileSender::new(io::Cursor::new(file.clone())).begin(&string.handle());
-    assert_eq!(string.value().len(), DEFAULT_CHUNK_SIZE, "the first chunk, written on registration");
+    assert_eq!(
+        string.value().len(),
+        DEFAULT_CHUNK_SIZE,
+        "the first chunk, written on registration"
+    );
     assert!(string.producer().is_some());
     assert_no_result(&done);
     let mut received = string.take(); // drained: asked for the second chunk
@@ -80,7 +84,11 @@ fn a_transform_runs_on_every_chunk_and_empty_results_do_not_stall() {
         sent.extend(string.take());
     }
     assert_eq!(sent, b"AAA|CCC|");
-    assert_eq!(success_result_of(done), Some(b'|'), "the last byte after the transform");
+    assert_eq!(
+        success_result_of(done),
+        Some(b'|'),
+        "the last byte after the transform"
+    );
 }
 
 #[test]
@@ -118,7 +126,10 @@ fn a_read_error_fails_the_deferred_and_unregisters() {
     let failure = failure_result_of(done);
     let error = failure.downcast_ref::<io::Error>().expect("the read error");
     assert_eq!(error.to_string(), "disk on fire");
-    assert!(failure.to_string().contains("reading the file being sent"), "{failure}");
+    assert!(
+        failure.to_string().contains("reading the file being sent"),
+        "{failure}"
+    );
     assert!(string.producer().is_none());
 }
 
@@ -131,7 +142,10 @@ fn a_connection_lost_mid_way_fails_with_transfer_interrupted() {
     string.clear();
     string.set_closed(); // the connection ends: the transport stops its producer
     let failure = failure_result_of(done);
-    assert_eq!(failure.downcast_ref::<TransferInterrupted>().map(|e| e.sent), Some(2000));
+    assert_eq!(
+        failure.downcast_ref::<TransferInterrupted>().map(|e| e.sent),
+        Some(2000)
+    );
     assert!(string.producer().is_none());
 }
 
@@ -149,7 +163,9 @@ fn sending_on_a_closed_connection_or_beside_another_producer_fails() {
         fn stop_producing(&self) {}
     }
     let busy = StringTransport::new();
-    busy.handle().register_producer(Producer::Pull(Rc::new(Idle))).unwrap();
+    busy.handle()
+        .register_producer(Producer::Pull(Rc::new(Idle)))
+        .unwrap();
     let failure = failure_result_of(FileSender::new(io::Cursor::new(pattern(10))).begin(&busy.handle()));
     assert!(failure.is::<ProducerAlreadyRegistered>(), "{failure}");
     assert!(busy.value().is_empty(), "nothing sent");
@@ -190,5 +206,10 @@ fn a_whole_file_crosses_a_pump_and_the_server_closes_when_done() {
     let mut pair = connect_pair(Serve(file.clone()), Download::default());
     pair.pump();
     assert!(!pair.is_connected());
-    assert!(pair.client().0 == file, "got {} of {} bytes", pair.client().0.len(), file.len());
+    assert!(
+        pair.client().0 == file,
+        "got {} of {} bytes",
+        pair.client().0.len(),
+        file.len()
+    );
 }

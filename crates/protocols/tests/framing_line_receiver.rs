@@ -76,8 +76,12 @@ fn script() -> LineReceiver<Script> {
 fn mode_switches_inside_callbacks_keep_the_leftover_in_order_at_every_chunk_size() {
     let input = b"HEAD\r\nRAW 7\r\nab\r\ncd\rnext\r\nRAWDOT\r\nraw\r\nbytes.after dot\r\nRAW 2\r\n!!";
     let run = feed_chunked(script, input);
-    let expected = b"L:HEAD\r\nL:RAW 7\r\nab\r\ncd\rL:next\r\nL:RAWDOT\r\nraw\r\nbytes.L:after dot\r\nL:RAW 2\r\n!!";
-    assert_eq!(run.written.escape_ascii().to_string(), expected.escape_ascii().to_string());
+    let expected =
+        b"L:HEAD\r\nL:RAW 7\r\nab\r\ncd\rL:next\r\nL:RAWDOT\r\nraw\r\nbytes.L:after dot\r\nL:RAW 2\r\n!!";
+    assert_eq!(
+        run.written.escape_ascii().to_string(),
+        expected.escape_ascii().to_string()
+    );
     assert!(!run.closed);
 }
 
@@ -109,8 +113,14 @@ fn paused_lines_wait_for_resume_from_outside_and_come_out_in_order() {
     let handle = conn.protocol().handler_mut().paused.take().unwrap();
     assert!(handle.is_paused());
     handle.resume();
-    assert_eq!(conn.transport().take(), b"L:RAW 3\r\nxyzL:b\r\nL:c\r\nL:PAUSE\r\n");
-    assert!(conn.transport().is_reading_paused(), "paused again by the second PAUSE");
+    assert_eq!(
+        conn.transport().take(),
+        b"L:RAW 3\r\nxyzL:b\r\nL:c\r\nL:PAUSE\r\n"
+    );
+    assert!(
+        conn.transport().is_reading_paused(),
+        "paused again by the second PAUSE"
+    );
     let again = conn.protocol().handler_mut().paused.take().unwrap();
     again.resume();
     assert_eq!(conn.transport().take(), b"L:d\r\n");
@@ -166,7 +176,8 @@ fn end_of_file_while_paused_is_told_after_the_held_lines() {
 #[test]
 fn a_too_long_line_closes_with_line_too_long_by_default() {
     let decoder = LineDecoder::new().with_delimiter(b"\n").with_max_length(10);
-    let mut conn = StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Script::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Script::default()));
     conn.data_received(b"short\n0123456789");
     assert!(conn.is_connected(), "10 bytes may still end in a delimiter");
     conn.data_received(b"X and more\nnot delivered\n");
@@ -199,12 +210,19 @@ impl LineHandler for Tolerant {
 fn a_hook_that_does_not_close_skips_the_long_line_and_goes_on() {
     let decoder = LineDecoder::new().with_max_length(4);
     let input = b"ok\r\ntoo long by far\r\nfine\r\nthis one never ends";
-    let run = feed_chunked(|| LineReceiver::with_decoder(decoder.clone(), Tolerant::default()), input);
+    let run = feed_chunked(
+        || LineReceiver::with_decoder(decoder.clone(), Tolerant::default()),
+        input,
+    );
     assert_eq!(run.written, b"ERR line too long\r\nERR line too long\r\n");
-    let mut conn = StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Tolerant::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Tolerant::default()));
     conn.data_received(input);
     conn.data_received(b"... still\r\nlast\r\n");
-    assert_eq!(conn.protocol().handler().lines, [b"ok".to_vec(), b"fine".to_vec(), b"last".to_vec()]);
+    assert_eq!(
+        conn.protocol().handler().lines,
+        [b"ok".to_vec(), b"fine".to_vec(), b"last".to_vec()]
+    );
 }
 
 /// Switches to raw mode without handling raw data.
@@ -239,14 +257,18 @@ fn raw_data_without_a_raw_handler_closes_with_raw_data_unhandled() {
 #[test]
 fn a_paused_receiver_fed_too_much_closes_with_buffer_limit_exceeded() {
     let decoder = LineDecoder::new().with_max_buffered(64);
-    let mut conn = StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Script::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(LineReceiver::with_decoder(decoder, Script::default()));
     conn.data_received(b"PAUSE\r\n");
     conn.data_received(&[b'a'; 64]);
     assert!(conn.is_connected(), "64 bytes fit");
     conn.data_received(b"b");
     assert!(!conn.is_connected());
     let reason = conn.protocol().handler_mut().reason.take().unwrap();
-    assert_eq!(reason.downcast_ref::<BufferLimitExceeded>().map(|e| e.limit), Some(64));
+    assert_eq!(
+        reason.downcast_ref::<BufferLimitExceeded>().map(|e| e.limit),
+        Some(64)
+    );
 }
 
 #[test]

@@ -64,7 +64,10 @@ fn netstrings(strings: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn one_handler_runs_over_every_prefix_and_netstrings_at_every_chunk_size() {
     let strings: [&[u8]; 4] = [b"hello", b"", b"with\0nul and \xff", b"QUIT"];
-    let reversed: Vec<Vec<u8>> = strings.iter().map(|s| s.iter().rev().copied().collect()).collect();
+    let reversed: Vec<Vec<u8>> = strings
+        .iter()
+        .map(|s| s.iter().rev().copied().collect())
+        .collect();
     let reversed: Vec<&[u8]> = reversed.iter().map(Vec::as_slice).collect();
     for prefix in [Prefix::U8, Prefix::U16, Prefix::U32] {
         let mut input = int_frames(prefix, &strings);
@@ -80,23 +83,32 @@ fn one_handler_runs_over_every_prefix_and_netstrings_at_every_chunk_size() {
 
 #[test]
 fn send_string_refuses_what_the_prefix_cannot_announce() {
-    let mut conn = StringTransportWithDisconnection::new(IntStringReceiver::new(Prefix::U8, Reply::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(IntStringReceiver::new(Prefix::U8, Reply::default()));
     conn.data_received(&int_frames(Prefix::U8, &[b"BIG 255"]));
     assert!(conn.protocol().handler().refused.is_none());
     conn.transport().clear();
     conn.data_received(&int_frames(Prefix::U8, &[b"BIG 256"]));
     let refused = conn.protocol().handler_mut().refused.take().expect("refused");
     assert_eq!((refused.length, refused.max), (256, 255));
-    assert_eq!(conn.value(), int_frames(Prefix::U8, &[b"652 GIB"]), "only the reply, not the refused string");
+    assert_eq!(
+        conn.value(),
+        int_frames(Prefix::U8, &[b"652 GIB"]),
+        "only the reply, not the refused string"
+    );
     let mut conn = StringTransportWithDisconnection::new(NetstringReceiver::new(Reply::default()));
     conn.data_received(&netstrings(&[b"BIG 70000"]));
-    assert!(conn.protocol().handler().refused.is_none(), "netstrings take any length");
+    assert!(
+        conn.protocol().handler().refused.is_none(),
+        "netstrings take any length"
+    );
 }
 
 #[test]
 fn a_too_long_prefix_closes_with_length_limit_exceeded_by_default() {
     let decoder = IntDecoder::new(Prefix::U32).with_max_length(8);
-    let mut conn = StringTransportWithDisconnection::new(IntStringReceiver::with_decoder(decoder, Reply::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(IntStringReceiver::with_decoder(decoder, Reply::default()));
     let mut input = int_frames(Prefix::U32, &[b"fits", b"far too long"]);
     input.extend_from_slice(&int_frames(Prefix::U32, &[b"never"]));
     conn.data_received(&input);
@@ -104,7 +116,9 @@ fn a_too_long_prefix_closes_with_length_limit_exceeded_by_default() {
     let handler = conn.protocol().handler();
     assert_eq!(handler.received, [b"fits".to_vec()]);
     let reason = handler.reason.as_ref().unwrap();
-    let error = reason.downcast_ref::<LengthLimitExceeded>().expect("LengthLimitExceeded");
+    let error = reason
+        .downcast_ref::<LengthLimitExceeded>()
+        .expect("LengthLimitExceeded");
     assert_eq!((error.length, error.limit), (12, 8));
 }
 
@@ -134,7 +148,10 @@ fn a_hook_that_does_not_close_skips_the_long_string_without_buffering_it() {
     assert_eq!(run.written, int_frames(Prefix::U16, &[b"SKIPPED"]));
     let mut conn = StringTransportWithDisconnection::new(make());
     conn.data_received(&input);
-    assert_eq!(conn.protocol().handler().received, [b"one".to_vec(), b"two".to_vec()]);
+    assert_eq!(
+        conn.protocol().handler().received,
+        [b"one".to_vec(), b"two".to_vec()]
+    );
 }
 
 #[test]
@@ -152,7 +169,8 @@ fn a_malformed_netstring_closes_with_its_error_after_the_good_ones() {
 #[test]
 fn an_over_long_netstring_is_refused_as_its_length_arrives() {
     let decoder = NetstringDecoder::new().with_max_length(1000);
-    let mut conn = StringTransportWithDisconnection::new(NetstringReceiver::with_decoder(decoder, Reply::default()));
+    let mut conn =
+        StringTransportWithDisconnection::new(NetstringReceiver::with_decoder(decoder, Reply::default()));
     conn.data_received(b"100");
     assert!(conn.is_connected());
     conn.data_received(b"1");
@@ -174,7 +192,10 @@ fn paused_strings_are_held_and_delivered_in_order_on_resume() {
     assert_eq!(conn.transport().take(), b"1:e,");
     conn.peer_closed();
     let reason = conn.protocol().handler_mut().reason.take().unwrap();
-    assert!(reason.is::<ConnectionDone>() && !reason.to_string().contains("middle"), "{reason}");
+    assert!(
+        reason.is::<ConnectionDone>() && !reason.to_string().contains("middle"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -188,11 +209,18 @@ fn a_receiver_registered_as_producer_pauses_while_the_other_side_is_full() {
     }
     let slow = StringTransport::new();
     slow.handle().set_water_marks(WaterMarks::new(10, 0));
-    let mut conn = StringTransportWithDisconnection::new(IntStringReceiver::new(Prefix::U8, Forward(slow.handle())));
+    let mut conn =
+        StringTransportWithDisconnection::new(IntStringReceiver::new(Prefix::U8, Forward(slow.handle())));
     let handle = conn.protocol().handle();
-    slow.handle().register_producer(Producer::Push(std::rc::Rc::new(handle.clone()))).unwrap();
+    slow.handle()
+        .register_producer(Producer::Push(std::rc::Rc::new(handle.clone())))
+        .unwrap();
     conn.data_received(&int_frames(Prefix::U8, &[b"0123456789", b"X", b"held", b"too"]));
-    assert_eq!(slow.value(), b"0123456789X", "paused once the buffer went over 10");
+    assert_eq!(
+        slow.value(),
+        b"0123456789X",
+        "paused once the buffer went over 10"
+    );
     assert!(handle.is_paused() && conn.transport().is_reading_paused());
     slow.clear(); // the slow side drained: the receiver resumes and delivers
     assert_eq!(slow.value(), b"heldtoo");
@@ -221,5 +249,13 @@ fn int_string_peers_talk_through_a_pump() {
     pair.pump();
     assert!(!pair.is_connected());
     let answers = std::mem::take(&mut pair.client().handler_mut().answers);
-    assert_eq!(answers, [b"tsrif".to_vec(), b"".to_vec(), vec![b'z'; 60_000], b"TIUQ".to_vec()]);
+    assert_eq!(
+        answers,
+        [
+            b"tsrif".to_vec(),
+            b"".to_vec(),
+            vec![b'z'; 60_000],
+            b"TIUQ".to_vec()
+        ]
+    );
 }
