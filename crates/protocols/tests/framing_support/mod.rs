@@ -100,22 +100,35 @@ pub struct Peer {
 
 impl Peer {
     pub fn spawn(command: &mut Command) -> Peer {
+        Peer::start(command, None)
+    }
+
+    /// Like [`spawn`](Self::spawn), with the peer's stdout going to `file`.
+    pub fn spawn_writing_to(command: &mut Command, file: std::fs::File) -> Peer {
+        Peer::start(command, Some(file))
+    }
+
+    fn start(command: &mut Command, stdout_file: Option<std::fs::File>) -> Peer {
+        let to_file = stdout_file.is_some();
+        let out = stdout_file.map_or_else(Stdio::piped, Stdio::from);
         let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(out)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {command:?}: {error}"));
         let (sender, lines) = mpsc::channel();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
-        let (out, out_text) = (child.stdout.take().unwrap(), stdout.clone());
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                out_text.lock().unwrap().push_str(&format!("{line}\n"));
-                let _ = sender.send(line);
-            }
-        });
+        if !to_file {
+            let (out, out_text) = (child.stdout.take().unwrap(), stdout.clone());
+            thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    out_text.lock().unwrap().push_str(&format!("{line}\n"));
+                    let _ = sender.send(line);
+                }
+            });
+        }
         let (mut err, err_text) = (child.stderr.take().unwrap(), stderr.clone());
         thread::spawn(move || {
             let mut text = String::new();
