@@ -65,6 +65,25 @@ pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
         .arg(manifest_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
+    // Cargo sets these for the running test. A build script that watches
+    // one (ring's watches CARGO_MANIFEST_DIR) would see it differ from a
+    // plain `cargo build` and rebuild itself and everything above it each time.
+    for (key, _) in std::env::vars_os() {
+        let per_crate = key.to_str().is_some_and(|key| {
+            key.starts_with("CARGO_PKG_")
+                || matches!(
+                    key,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                )
+        });
+        if per_crate {
+            build.env_remove(key);
+        }
+    }
     if profile_dir
         .file_name()
         .is_some_and(|profile| profile == "release")

@@ -100,23 +100,40 @@ pub struct Peer {
 
 impl Peer {
     pub fn spawn(command: &mut Command) -> Peer {
-        Peer::start(command, None)
+        Peer::start(command, None, None)
     }
 
     /// Like [`spawn`](Self::spawn), with the peer's stdout going to `file`.
     pub fn spawn_writing_to(command: &mut Command, file: std::fs::File) -> Peer {
-        Peer::start(command, Some(file))
+        Peer::start(command, Some(file), None)
     }
 
-    fn start(command: &mut Command, stdout_file: Option<std::fs::File>) -> Peer {
+    /// Like [`spawn`](Self::spawn), feeding `input` to the peer's stdin, then
+    /// closing it.
+    pub fn spawn_with_input(command: &mut Command, input: &[u8]) -> Peer {
+        Peer::start(command, None, Some(input.to_vec()))
+    }
+
+    fn start(command: &mut Command, stdout_file: Option<std::fs::File>, input: Option<Vec<u8>>) -> Peer {
         let to_file = stdout_file.is_some();
         let out = stdout_file.map_or_else(Stdio::piped, Stdio::from);
+        let stdin = if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(out)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {command:?}: {error}"));
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&input);
+            });
+        }
         let (sender, lines) = mpsc::channel();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
