@@ -1,8 +1,10 @@
-//! Feeds arbitrary bytes to the line decoder (`LineDecoder`), with raw-mode
-//! switches: it must never panic, decode the same frames however the stream is split, respect its limits, keep its buffer
-//! bounded, and decode what it decoded the same after re-encoding. The
-//! checks live in `crates/protocols/tests/framing_support/fuzz_checks.rs`,
-//! shared with the stable smoke test `crates/protocols/tests/fuzz_smoke_framing.rs`.
+//! Feeds arbitrary bytes to the line decoder (`LineDecoder`), with
+//! raw-mode switches.
+//! It must never panic, decode the same frames however the stream is
+//! split, respect its limits, keep its buffer bounded, and decode the same
+//! frames again after re-encoding them. The checks live in
+//! `crates/protocols/tests/framing_support/fuzz_checks.rs`, shared with the
+//! stable smoke test `crates/protocols/tests/fuzz_smoke_framing.rs`.
 #![no_main]
 
 #[allow(dead_code)] // each target uses one of the checks
