@@ -233,7 +233,7 @@ fn twisted_client_against_gyre_server(kind: Kind) {
 }
 
 fn gyre_client_against_twisted_server(kind: Kind) {
-    let mut peer = Peer::twisted(&["server", kind.name()]);
+    let peer = Peer::twisted(&["server", kind.name()]);
     let line = peer.line();
     let port: u16 = line
         .strip_prefix("PORT ")
