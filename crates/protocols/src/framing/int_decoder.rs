@@ -14,9 +14,9 @@
 
 use std::ops::Range;
 
+use super::buffer::{Buffer, PAUSED_SLACK};
 use super::error::{BufferLimitExceeded, StringTooLong};
 use super::input::Input;
-use super::line_decoder::{PAUSED_SLACK, RETAINED_CAPACITY};
 
 /// Twisted's `IntNStringReceiver.MAX_LENGTH`: the longest string accepted.
 pub const DEFAULT_MAX_STRING_LENGTH: usize = 99_999;
@@ -142,8 +142,7 @@ pub struct IntDecoder {
     prefix: Prefix,
     max_length: usize,
     max_buffered: Option<usize>,
-    buf: Vec<u8>,
-    start: usize,
+    buf: Buffer,
     /// Bytes of a too-long string still to skip.
     skipping: u64,
 }
@@ -155,8 +154,7 @@ impl IntDecoder {
             prefix,
             max_length: DEFAULT_MAX_STRING_LENGTH,
             max_buffered: None,
-            buf: Vec::new(),
-            start: 0,
+            buf: Buffer::default(),
             skipping: 0,
         }
     }
@@ -195,7 +193,7 @@ impl IntDecoder {
 
     /// Bytes received and not handed out yet.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        self.buf.pending()
     }
 
     /// Whether a string has begun and not ended (or is being skipped).
@@ -206,7 +204,7 @@ impl IntDecoder {
     /// The next string, from the buffered bytes first and then from `input`;
     /// `None` once `input` is used up (an unfinished string is kept).
     pub fn decode<'s, 'd: 's>(&'s mut self, input: &mut Input<'d>) -> Option<IntEvent<'s>> {
-        self.compact();
+        self.buf.compact();
         if self.skipping > 0 && !self.skip(input) {
             return None;
         }
@@ -214,7 +212,7 @@ impl IntDecoder {
         match self.next(input) {
             Found::Nothing => None,
             Found::TooLong(length) => Some(IntEvent::TooLong { length }),
-            Found::Buffer(range) => Some(IntEvent::String(&self.buf[range])),
+            Found::Buffer(range) => Some(IntEvent::String(self.buf.get(range))),
             Found::Input(range) => Some(IntEvent::String(&data[range])),
         }
     }
@@ -223,45 +221,15 @@ impl IntDecoder {
     /// receiver). Refuses, taking nothing, beyond
     /// [`max_buffered`](Self::max_buffered).
     pub fn hold(&mut self, input: &mut Input<'_>) -> Result<(), BufferLimitExceeded> {
-        let rest = input.remaining();
-        if rest.is_empty() {
-            return Ok(());
-        }
         let limit = self.max_buffered();
-        if self.buffered().len().saturating_add(rest.len()) > limit {
-            return Err(BufferLimitExceeded::new(limit));
-        }
-        self.compact();
-        self.append(rest);
-        input.finish();
-        Ok(())
-    }
-
-    fn compact(&mut self) {
-        if self.start < self.buf.len() {
-            return;
-        }
-        if self.buf.capacity() > RETAINED_CAPACITY {
-            self.buf = Vec::new();
-        } else {
-            self.buf.clear();
-        }
-        self.start = 0;
-    }
-
-    fn append(&mut self, bytes: &[u8]) {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
+        self.buf.hold(input, limit)
     }
 
     /// Skips a too-long string's bytes; true once all are skipped.
     fn skip(&mut self, input: &mut Input<'_>) -> bool {
-        let held = (self.buf.len() - self.start) as u64;
+        let held = self.buf.pending().len() as u64;
         let from_held = held.min(self.skipping);
-        self.start += from_held as usize;
+        self.buf.consume(from_held as usize);
         self.skipping -= from_held;
         let from_input = (input.remaining().len() as u64).min(self.skipping);
         input.advance(from_input as usize);
@@ -269,21 +237,12 @@ impl IntDecoder {
         self.skipping == 0
     }
 
-    /// Moves up to `need` bytes of `input` into the buffer; true if all came.
-    fn fill(&mut self, input: &mut Input<'_>, need: usize) -> bool {
-        let rest = input.remaining();
-        let take = need.min(rest.len());
-        self.append(&rest[..take]);
-        input.advance(take);
-        take == need
-    }
-
     fn next(&mut self, input: &mut Input<'_>) -> Found {
         let width = self.prefix.width();
-        if self.start == self.buf.len() {
+        if self.buf.pending().is_empty() {
             let rest = input.remaining();
             let Some(length) = self.prefix.decode(rest) else {
-                self.fill(input, width);
+                self.buf.fill(input, width);
                 return Found::Nothing;
             };
             if length > self.max_length as u64 {
@@ -297,26 +256,26 @@ impl IntDecoder {
                 input.advance(total);
                 return Found::Input(from + width..from + total);
             }
-            self.fill(input, total);
+            self.buf.fill(input, total);
             return Found::Nothing;
         }
-        let pending = self.buf.len() - self.start;
-        if pending < width && !self.fill(input, width - pending) {
+        let pending = self.buf.pending().len();
+        if pending < width && !self.buf.fill(input, width - pending) {
             return Found::Nothing;
         }
-        let length = self.prefix.decode(&self.buf[self.start..]).unwrap_or_default();
+        let length = self.prefix.decode(self.buf.pending()).unwrap_or_default();
         if length > self.max_length as u64 {
-            self.start += width;
+            self.buf.consume(width);
             self.skipping = length;
             return Found::TooLong(length);
         }
         let total = width + length as usize;
-        let pending = self.buf.len() - self.start;
-        if pending < total && !self.fill(input, total - pending) {
+        let pending = self.buf.pending().len();
+        if pending < total && !self.buf.fill(input, total - pending) {
             return Found::Nothing;
         }
-        let string = self.start + width..self.start + total;
-        self.start += total;
-        Found::Buffer(string)
+        let start = self.buf.start();
+        self.buf.consume(total);
+        Found::Buffer(start + width..start + total)
     }
 }

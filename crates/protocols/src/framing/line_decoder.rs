@@ -21,6 +21,7 @@
 
 use std::ops::Range;
 
+use super::buffer::{Buffer, PAUSED_SLACK};
 use super::error::BufferLimitExceeded;
 use super::input::{Input, find, find_across, last_bytes};
 
@@ -30,17 +31,6 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 16_384;
 
 /// Twisted's default delimiter, the one of most Internet text protocols.
 pub const DEFAULT_DELIMITER: &[u8] = b"\r\n";
-
-/// What a paused receiver keeps beyond one maximal frame, by default.
-/// Pausing stops the transport reading, so what still arrives is the rest of
-/// the read in progress (the reactor reads at most 64 KiB at a time; TLS may
-/// hand over a few records at once); 256 KiB leaves room for that and no
-/// more.
-pub const PAUSED_SLACK: usize = 256 * 1024;
-
-/// An emptied buffer keeps at most this much capacity, so an idle
-/// connection that once received a long line does not keep its memory.
-pub(crate) const RETAINED_CAPACITY: usize = 4096;
 
 /// One thing the decoder found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,9 +119,8 @@ pub struct LineDecoder {
     delimiter: Box<[u8]>,
     max_length: usize,
     max_buffered: Option<usize>,
-    buf: Vec<u8>,
-    start: usize,
-    /// No delimiter starts in `buf[start..start + verified]`.
+    buf: Buffer,
+    /// No delimiter starts in the first `verified` pending bytes.
     verified: usize,
     /// While discarding: the last bytes seen, in case a delimiter is split.
     tail: Vec<u8>,
@@ -152,8 +141,7 @@ impl LineDecoder {
             delimiter: DEFAULT_DELIMITER.into(),
             max_length: DEFAULT_MAX_LINE_LENGTH,
             max_buffered: None,
-            buf: Vec::new(),
-            start: 0,
+            buf: Buffer::default(),
             verified: 0,
             tail: Vec::new(),
             state: State::Line,
@@ -215,7 +203,7 @@ impl LineDecoder {
     /// Bytes received and not handed out yet: an unfinished line, or
     /// whatever was held.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        self.buf.pending()
     }
 
     /// Whether the stream is in the middle of something: an unfinished
@@ -245,7 +233,7 @@ impl LineDecoder {
         };
         match found {
             Found::Nothing => None,
-            Found::Buffer(range, kind) => Some(kind.event(&self.buf[range])),
+            Found::Buffer(range, kind) => Some(kind.event(self.buf.get(range))),
             Found::Input(range, kind) => Some(kind.event(&data[range])),
         }
     }
@@ -254,18 +242,9 @@ impl LineDecoder {
     /// paused receiver does. Refuses (taking nothing) when that would make
     /// the buffer exceed [`max_buffered`](Self::max_buffered).
     pub fn hold(&mut self, input: &mut Input<'_>) -> Result<(), BufferLimitExceeded> {
-        let rest = input.remaining();
-        if rest.is_empty() {
-            return Ok(());
-        }
+        self.last_raw = None;
         let limit = self.max_buffered();
-        if self.buffered().len().saturating_add(rest.len()) > limit {
-            return Err(BufferLimitExceeded::new(limit));
-        }
-        self.compact();
-        self.append(rest);
-        input.finish();
-        Ok(())
+        self.buf.hold(input, limit)
     }
 
     /// Passes every byte from here on through as [`LineEvent::Raw`].
@@ -298,7 +277,7 @@ impl LineDecoder {
     /// `input`.
     pub fn set_line_mode_after(&mut self, used: usize, input: &mut Input<'_>) {
         match self.last_raw.take() {
-            Some(RawFrom::Buffer(len)) => self.start -= len.saturating_sub(used),
+            Some(RawFrom::Buffer(len)) => self.buf.unconsume(len.saturating_sub(used)),
             Some(RawFrom::Input(len)) => input.rewind(len.saturating_sub(used)),
             None => {}
         }
@@ -308,32 +287,21 @@ impl LineDecoder {
 
     /// Drops every buffered byte (Twisted's `clearLineBuffer`).
     pub fn clear_buffer(&mut self) {
-        self.start = self.buf.len();
+        self.buf.clear();
         self.last_raw = None;
-        self.compact();
-    }
-
-    fn compact(&mut self) {
-        if self.start < self.buf.len() {
-            return;
-        }
-        if self.buf.capacity() > RETAINED_CAPACITY {
-            self.buf = Vec::new();
-        } else {
-            self.buf.clear();
-        }
-        self.start = 0;
         self.verified = 0;
     }
 
-    /// Appends to the buffer, first dropping the bytes already handed out.
-    fn append(&mut self, bytes: &[u8]) {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
+    fn compact(&mut self) {
+        if self.buf.compact() {
+            self.verified = 0;
         }
+    }
+
+    /// Appends to the buffer (positions in it change).
+    fn append(&mut self, bytes: &[u8]) {
         self.last_raw = None;
-        self.buf.extend_from_slice(bytes);
+        self.buf.append(bytes);
     }
 
     fn kind_of(&self, len: usize) -> Kind {
@@ -346,10 +314,8 @@ impl LineDecoder {
 
     /// Hands out everything buffered as one frame.
     fn take_buffered(&mut self, kind: Kind) -> Found {
-        let range = self.start..self.buf.len();
-        self.start = self.buf.len();
         self.verified = 0;
-        Found::Buffer(range, kind)
+        Found::Buffer(self.buf.take_all(), kind)
     }
 
     fn line(&mut self, input: &mut Input<'_>) -> Found {
@@ -358,7 +324,7 @@ impl LineDecoder {
         let hopeless = self.max_length.saturating_add(dlen);
         let rest = input.remaining();
         let from = input.consumed();
-        let pending = self.buf.len() - self.start;
+        let pending = self.buf.pending().len();
         if pending == 0 {
             if let Some(at) = find(rest, &self.delimiter) {
                 input.advance(at + dlen);
@@ -372,21 +338,21 @@ impl LineDecoder {
             }
             self.append(rest);
             input.finish();
-            self.verified = self.buf.len().saturating_sub(dlen - 1);
+            self.verified = rest.len().saturating_sub(dlen - 1);
             return Found::Nothing;
         }
         // A line may end inside the buffer (bytes held while paused)...
-        let search_from = self.start + self.verified;
-        if let Some(at) = find(&self.buf[search_from..], &self.delimiter) {
-            let line = self.start..search_from + at;
-            self.start = search_from + at + dlen;
+        let start = self.buf.start();
+        if let Some(at) = find(&self.buf.pending()[self.verified..], &self.delimiter) {
+            let line = start..start + self.verified + at;
+            self.buf.consume(line.len() + dlen);
             self.verified = 0;
             let kind = self.kind_of(line.len());
             return Found::Buffer(line, kind);
         }
         self.verified = pending.saturating_sub(dlen - 1);
         // ...or in this input, the delimiter perhaps split across the two.
-        let end = find_across(&self.buf[self.start..], rest, &self.delimiter)
+        let end = find_across(self.buf.pending(), rest, &self.delimiter)
             .or_else(|| find(rest, &self.delimiter).map(|at| at + dlen));
         if let Some(end) = end {
             input.advance(end);
@@ -396,21 +362,20 @@ impl LineDecoder {
                 return self.take_buffered(Kind::TooLong);
             }
             self.append(&rest[..end]);
-            let line = self.start..self.buf.len() - dlen;
-            self.start = self.buf.len();
+            let line = self.buf.take_all();
             self.verified = 0;
-            return Found::Buffer(line, Kind::Line);
+            return Found::Buffer(line.start..line.end - dlen, Kind::Line);
         }
         input.finish();
         if pending + rest.len() >= hopeless {
-            self.tail = last_bytes(&self.buf[self.start..], rest, dlen - 1);
+            self.tail = last_bytes(self.buf.pending(), rest, dlen - 1);
             self.state = State::Discarding;
             let room = hopeless.saturating_sub(pending).min(rest.len());
             self.append(&rest[..room]);
             return self.take_buffered(Kind::TooLong);
         }
         self.append(rest);
-        self.verified = self.buf.len().saturating_sub(dlen - 1);
+        self.verified = self.buf.pending().len().saturating_sub(dlen - 1);
         Found::Nothing
     }
 
@@ -419,11 +384,11 @@ impl LineDecoder {
             Some(left) => available.min(usize::try_from(left).unwrap_or(usize::MAX)),
             None => available,
         };
-        let pending = self.buf.len() - self.start;
+        let pending = self.buf.pending().len();
         let (found, taken) = if pending > 0 {
             let taken = cap(pending);
-            let range = self.start..self.start + taken;
-            self.start += taken;
+            let range = self.buf.start()..self.buf.start() + taken;
+            self.buf.consume(taken);
             self.last_raw = Some(RawFrom::Buffer(taken));
             (Found::Buffer(range, Kind::Raw), taken)
         } else if !input.is_empty() {
@@ -449,15 +414,16 @@ impl LineDecoder {
 
     /// Skips to the end of a too-long line; true once its delimiter passed.
     fn discard(&mut self, input: &mut Input<'_>) -> bool {
-        if self.start < self.buf.len() {
-            let held = &self.buf[self.start..];
-            match skip_line(&mut self.tail, held, &self.delimiter) {
+        if !self.buf.pending().is_empty() {
+            match skip_line(&mut self.tail, self.buf.pending(), &self.delimiter) {
                 Some(end) => {
-                    self.start += end;
+                    self.buf.consume(end);
                     self.state = State::Line;
                     return true;
                 }
-                None => self.start = self.buf.len(),
+                None => {
+                    self.buf.take_all();
+                }
             }
         }
         match skip_line(&mut self.tail, input.remaining(), &self.delimiter) {

@@ -6,7 +6,8 @@ use gyre_core::{Failure, Transport};
 use super::error::LineTooLong;
 use super::line_decoder::{LineDecoder, LineEvent};
 use super::lines::send_line;
-use super::receiver::{Common, Core, Deliver, context_methods, receiver_protocol};
+use super::macros::{context_methods, receiver_protocol};
+use super::receiver::{Common, Core, Deliver};
 
 /// What a protocol made only of lines implements; [`LineOnlyReceiver`]
 /// calls it. No raw mode: one callback for lines, one for the limit.

@@ -8,9 +8,8 @@ use gyre_core::{Failure, Transport};
 use super::error::{LineTooLong, RawDataUnhandled};
 use super::input::Input;
 use super::line_decoder::{LineDecoder, LineEvent};
-use super::receiver::{
-    Common, Core, Decode, Deliver, ModeRequest, Requests, context_methods, receiver_protocol,
-};
+use super::macros::{context_methods, receiver_protocol};
+use super::receiver::{Common, Core, Decode, Deliver, ModeRequest, Requests};
 
 /// What a line-based protocol implements; [`LineReceiver`] calls it.
 ///

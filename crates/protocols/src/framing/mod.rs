@@ -74,29 +74,31 @@
 //! assert!(!conn.transport().is_reading_paused());
 //! ```
 
+mod buffer;
 mod error;
 mod file_sender;
+mod handle;
 mod input;
 mod int_decoder;
 mod line_decoder;
 mod line_only;
 mod lines;
+mod macros;
 mod netstring_decoder;
 mod receiver;
 mod strings;
 
+pub use buffer::PAUSED_SLACK;
 pub use error::{
     BufferLimitExceeded, LengthLimitExceeded, LineTooLong, NetstringError, NetstringErrorKind,
     RawDataUnhandled, StringTooLong, TransferInterrupted,
 };
 pub use file_sender::{DEFAULT_CHUNK_SIZE, FileSender};
+pub use handle::ReceiverHandle;
 pub use input::Input;
 pub use int_decoder::{DEFAULT_MAX_STRING_LENGTH, IntDecoder, IntEvent, Prefix, PrefixBytes, encode_string};
-pub use line_decoder::{
-    DEFAULT_DELIMITER, DEFAULT_MAX_LINE_LENGTH, LineDecoder, LineEvent, LineMode, PAUSED_SLACK,
-};
+pub use line_decoder::{DEFAULT_DELIMITER, DEFAULT_MAX_LINE_LENGTH, LineDecoder, LineEvent, LineMode};
 pub use line_only::{LineOnlyContext, LineOnlyHandler, LineOnlyReceiver};
 pub use lines::{LineContext, LineHandler, LineReceiver};
 pub use netstring_decoder::{NetstringDecoder, NetstringHeader, encode_netstring};
-pub use receiver::ReceiverHandle;
 pub use strings::{IntStringReceiver, NetstringReceiver, StringContext, StringHandler};

@@ -9,10 +9,10 @@
 //! [`NetstringError`] naming the offending byte's offset, and the decoder
 //! stays failed: a netstring stream cannot be resynchronised.
 
+use super::buffer::{Buffer, PAUSED_SLACK};
 use super::error::{BufferLimitExceeded, NetstringError, NetstringErrorKind};
 use super::input::Input;
 use super::int_decoder::DEFAULT_MAX_STRING_LENGTH;
-use super::line_decoder::{PAUSED_SLACK, RETAINED_CAPACITY};
 
 /// The longest length header: the digits of `u64::MAX` and the colon.
 const MAX_HEADER: usize = 21;
@@ -88,8 +88,7 @@ enum State {
 pub struct NetstringDecoder {
     max_length: usize,
     max_buffered: Option<usize>,
-    buf: Vec<u8>,
-    start: usize,
+    buf: Buffer,
     state: State,
     /// Stream offset of the next byte to parse.
     offset: u64,
@@ -107,8 +106,7 @@ impl NetstringDecoder {
         NetstringDecoder {
             max_length: DEFAULT_MAX_STRING_LENGTH,
             max_buffered: None,
-            buf: Vec::new(),
-            start: 0,
+            buf: Buffer::default(),
             state: State::Length { value: 0, digits: 0 },
             offset: 0,
         }
@@ -144,7 +142,7 @@ impl NetstringDecoder {
     /// Bytes received and not handed out yet (the header of an unfinished
     /// netstring is parsed as it arrives and not kept).
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        self.buf.pending()
     }
 
     /// Whether the stream was found malformed (every later call fails).
@@ -164,13 +162,7 @@ impl NetstringDecoder {
         &'s mut self,
         input: &mut Input<'d>,
     ) -> Result<Option<&'s [u8]>, NetstringError> {
-        if self.start == self.buf.len() {
-            if self.buf.capacity() > RETAINED_CAPACITY {
-                self.buf = Vec::new();
-            }
-            self.buf.clear();
-            self.start = 0;
-        }
+        self.buf.compact();
         let length = loop {
             match self.state {
                 State::Failed(error) => return Err(error),
@@ -185,58 +177,35 @@ impl NetstringDecoder {
         };
         let data = input.data();
         let need = length + 1;
-        let pending = self.buf.len() - self.start;
+        let pending = self.buf.pending().len();
         if pending == 0 && input.remaining().len() >= need {
             let from = input.consumed();
             input.advance(need);
             self.end_of_data(data[from + length], length)?;
             return Ok(Some(&data[from..from + length]));
         }
-        if pending < need {
-            let rest = input.remaining();
-            let take = (need - pending).min(rest.len());
-            if self.start > 0 {
-                self.buf.drain(..self.start);
-                self.start = 0;
-            }
-            self.buf.extend_from_slice(&rest[..take]);
-            input.advance(take);
-            if take < need - pending {
-                return Ok(None);
-            }
+        if pending < need && !self.buf.fill(input, need - pending) {
+            return Ok(None);
         }
-        let from = self.start;
-        self.start += need;
-        self.end_of_data(self.buf[from + length], length)?;
-        Ok(Some(&self.buf[from..from + length]))
+        let from = self.buf.start();
+        self.buf.consume(need);
+        self.end_of_data(self.buf.get(from..from + need)[length], length)?;
+        Ok(Some(self.buf.get(from..from + length)))
     }
 
     /// Keeps all of `input` for later without decoding it (a paused
     /// receiver). Refuses, taking nothing, beyond
     /// [`max_buffered`](Self::max_buffered).
     pub fn hold(&mut self, input: &mut Input<'_>) -> Result<(), BufferLimitExceeded> {
-        let rest = input.remaining();
-        if rest.is_empty() {
-            return Ok(());
-        }
         let limit = self.max_buffered();
-        if self.buffered().len().saturating_add(rest.len()) > limit {
-            return Err(BufferLimitExceeded::new(limit));
-        }
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(rest);
-        input.finish();
-        Ok(())
+        self.buf.hold(input, limit)
     }
 
     /// The next header byte: held bytes first, then `input`.
     fn next_byte(&mut self, input: &mut Input<'_>) -> Option<u8> {
-        let byte = match self.buf.get(self.start) {
+        let byte = match self.buf.pending().first() {
             Some(&byte) => {
-                self.start += 1;
+                self.buf.consume(1);
                 byte
             }
             None => {

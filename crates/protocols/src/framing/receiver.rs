@@ -11,14 +11,13 @@
 //! bytes after a switch reach the new mode in order.
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
-use std::fmt;
 use std::rc::{Rc, Weak};
 
-use gyre_core::producer::PushProducer;
 use gyre_core::transport::ConnectionState;
 use gyre_core::{Failure, Transport};
 
 use super::error::BufferLimitExceeded;
+use super::handle::{Control, Flags, ReceiverHandle};
 use super::input::Input;
 
 /// A mode switch a line handler asked for, applied after its callback.
@@ -90,49 +89,6 @@ impl Common<'_> {
             core: self.me.clone(),
         }
     }
-}
-
-/// The part of a receiver reachable while its handler is borrowed.
-#[derive(Default)]
-pub(crate) struct Flags {
-    paused: Cell<bool>,
-    /// Whether we paused the transport's reading (and owe it a resume).
-    reading_paused: Cell<bool>,
-    /// End of file arrived while frames were held; told after them.
-    eof_pending: Cell<bool>,
-    lost: Cell<bool>,
-    failure: RefCell<Option<Failure>>,
-    transport: RefCell<Option<Transport>>,
-}
-
-impl Flags {
-    fn transport(&self) -> Option<Transport> {
-        self.transport.borrow().clone()
-    }
-
-    fn pause(&self) {
-        if self.lost.get() || self.paused.replace(true) {
-            return;
-        }
-        if let Some(transport) = self.transport()
-            && !self.reading_paused.replace(true)
-        {
-            transport.pause_reading();
-        }
-    }
-
-    /// Records `reason` as what `connection_lost` reports (the first one
-    /// wins) and closes.
-    fn close_with(&self, transport: &Transport, reason: Failure) {
-        self.failure.borrow_mut().get_or_insert(reason);
-        transport.lose_connection();
-    }
-}
-
-/// What a [`ReceiverHandle`] reaches, whatever the framing.
-pub(crate) trait Control {
-    fn flags(&self) -> &Flags;
-    fn resume(&self);
 }
 
 /// The shared state of one receiver.
@@ -310,163 +266,3 @@ impl<D: Decode, W: Deliver<D>> Control for Core<D, W> {
         self.deliver(|state| self.run(state, &transport, &mut Input::new(&[])));
     }
 }
-
-/// A handle to a receiver, to pause and resume it from anywhere (Twisted's
-/// `pauseProducing`/`resumeProducing` on a `LineReceiver`).
-///
-/// While paused, a receiver delivers no frames: it pauses its transport's
-/// reading and keeps the bytes already read (within its `max_buffered`
-/// limit). [`resume`](Self::resume) delivers the frames kept, before it
-/// returns, and then lets the transport read again. Call it from a timer
-/// or a Deferred callback — typically when the work a frame started is
-/// done — or from inside the receiver's own callback.
-///
-/// It is also a [`PushProducer`], so registering it on another transport
-/// makes that transport's full buffer pause this receiver (a relay).
-/// Handles are weak: once the receiver is dropped they do nothing.
-#[derive(Clone)]
-pub struct ReceiverHandle {
-    core: Weak<dyn Control>,
-}
-
-impl ReceiverHandle {
-    /// Stops delivering frames until [`resume`](Self::resume).
-    pub fn pause(&self) {
-        if let Some(core) = self.core.upgrade() {
-            core.flags().pause();
-        }
-    }
-
-    /// Delivers the frames kept while paused, then reads again. Does
-    /// nothing unless paused or once the connection is lost.
-    pub fn resume(&self) {
-        if let Some(core) = self.core.upgrade() {
-            core.resume();
-        }
-    }
-
-    /// Whether the receiver is paused.
-    pub fn is_paused(&self) -> bool {
-        self.core.upgrade().is_some_and(|core| core.flags().paused.get())
-    }
-}
-
-impl PushProducer for ReceiverHandle {
-    fn pause_producing(&self) {
-        self.pause();
-    }
-
-    fn resume_producing(&self) {
-        self.resume();
-    }
-
-    /// Closes the receiver's connection, as Twisted's `stopProducing` does.
-    fn stop_producing(&self) {
-        if let Some(transport) = self.core.upgrade().and_then(|core| core.flags().transport()) {
-            transport.lose_connection();
-        }
-    }
-}
-
-impl fmt::Debug for ReceiverHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiverHandle")
-            .field("alive", &(self.core.strong_count() > 0))
-            .field("paused", &self.is_paused())
-            .finish()
-    }
-}
-
-/// The methods every framing's context shares.
-macro_rules! context_methods {
-    ($context:ident) => {
-        impl $context<'_> {
-            /// The connection's transport: to write unframed bytes, ask for
-            /// the peer's address or a capability, or clone and keep.
-            pub fn transport(&self) -> &gyre_core::Transport {
-                self.common.transport
-            }
-
-            /// Writes bytes as they are, without framing.
-            pub fn write(&self, data: &[u8]) {
-                self.common.transport.write(data);
-            }
-
-            /// Closes the connection after flushing what was written; no
-            /// further frames are delivered.
-            pub fn lose_connection(&self) {
-                self.common.transport.lose_connection();
-            }
-
-            /// Closes the connection like
-            /// [`lose_connection`](Self::lose_connection), and makes
-            /// `connection_lost` report `reason` instead of a clean close.
-            pub fn close_with(&self, reason: impl Into<gyre_core::Failure>) {
-                self.common.close_with(reason.into());
-            }
-
-            /// Stops delivering frames and pauses the transport's reading;
-            /// the rest of this read is kept. Returns the handle whose
-            /// [`resume`](super::ReceiverHandle::resume) continues: no
-            /// callback arrives while paused, so without it the receiver
-            /// stays paused.
-            #[must_use = "a paused receiver resumes only through its handle"]
-            pub fn pause(&self) -> super::ReceiverHandle {
-                self.common.pause()
-            }
-
-            /// A handle to pause and resume this receiver later.
-            pub fn handle(&self) -> super::ReceiverHandle {
-                self.common.handle()
-            }
-        }
-    };
-}
-
-/// The `Protocol` implementation and accessors every receiver shares.
-macro_rules! receiver_protocol {
-    ($receiver:ident, $handler:ident) => {
-        impl<H: $handler> gyre_core::Protocol for $receiver<H> {
-            fn connection_made(&mut self, transport: &gyre_core::Transport) {
-                self.core.connection_made(transport);
-            }
-
-            fn data_received(&mut self, transport: &gyre_core::Transport, data: &[u8]) {
-                self.core.data_received(transport, data);
-            }
-
-            fn read_connection_lost(&mut self, transport: &gyre_core::Transport) {
-                self.core.read_connection_lost(transport);
-            }
-
-            fn connection_lost(&mut self, transport: &gyre_core::Transport, reason: gyre_core::Failure) {
-                self.core.connection_lost(transport, reason);
-            }
-        }
-
-        impl<H: $handler> $receiver<H> {
-            /// The handler, to inspect it (in tests, or after the connection).
-            ///
-            /// # Panics
-            /// When called from inside one of this receiver's own callbacks.
-            pub fn handler(&self) -> std::cell::Ref<'_, H> {
-                std::cell::Ref::map(self.core.wrapper(), |wrapper| &wrapper.handler)
-            }
-
-            /// The handler, mutably.
-            ///
-            /// # Panics
-            /// When called from inside one of this receiver's own callbacks.
-            pub fn handler_mut(&self) -> std::cell::RefMut<'_, H> {
-                std::cell::RefMut::map(self.core.wrapper_mut(), |wrapper| &mut wrapper.handler)
-            }
-
-            /// A handle to pause and resume this receiver.
-            pub fn handle(&self) -> super::ReceiverHandle {
-                self.core.handle()
-            }
-        }
-    };
-}
-
-pub(crate) use {context_methods, receiver_protocol};

@@ -9,8 +9,9 @@ use gyre_core::{Failure, Transport};
 use super::error::{BufferLimitExceeded, LengthLimitExceeded, StringTooLong};
 use super::input::Input;
 use super::int_decoder::{IntDecoder, IntEvent, Prefix};
+use super::macros::{context_methods, receiver_protocol};
 use super::netstring_decoder::{NetstringDecoder, NetstringHeader};
-use super::receiver::{Common, Core, Decode, Deliver, context_methods, receiver_protocol};
+use super::receiver::{Common, Core, Decode, Deliver};
 
 /// What a protocol of framed strings implements; [`IntStringReceiver`] and
 /// [`NetstringReceiver`] call it, so one handler runs over either framing.
