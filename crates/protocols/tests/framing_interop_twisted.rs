@@ -3,7 +3,9 @@
 //! a Twisted `LineReceiver`, `NetstringReceiver`, `Int32StringReceiver`,
 //! `Int16StringReceiver` and `Int8StringReceiver` talk to a gyre echo server,
 //! and a gyre client talks to a Twisted echo server. Each exchange carries
-//! 2,001 frames and one at the receiving limit; the line exchange adds a
+//! 2,002 frames, one of them empty and one at the receiving limit (16,384
+//! bytes for lines, 99,999 for netstrings and 32-bit prefixes, 65,535 and
+//! 255 for 16- and 8-bit prefixes); the line exchange adds a
 //! 100,000-byte raw body announced by a header line (raw mode both ways), and
 //! the framings that can express it check that a frame one byte over the
 //! limit closes the connection with the typed error.

@@ -10,7 +10,7 @@ use gyre_protocols::framing::{
     BufferLimitExceeded, LineContext, LineDecoder, LineHandler, LineOnlyContext, LineOnlyHandler,
     LineOnlyReceiver, LineReceiver, LineTooLong, RawDataUnhandled, ReceiverHandle,
 };
-use gyre_testing::{StringTransportWithDisconnection, connect_pair, feed_chunked};
+use gyre_testing::{StringTransportWithDisconnection, chunk_sizes, connect_pair, feed_chunked};
 
 /// Writes a transcript of what it receives: `L:<line>` for lines, raw bytes
 /// as they are (so the transcript does not depend on how raw runs split).
@@ -127,6 +127,31 @@ fn paused_lines_wait_for_resume_from_outside_and_come_out_in_order() {
     assert!(!conn.transport().is_reading_paused());
     handle.resume(); // not paused: nothing happens
     assert!(conn.value().is_empty());
+}
+
+#[test]
+fn pausing_and_resuming_from_outside_keeps_the_order_at_every_chunk_size() {
+    let input = b"a\r\nPAUSE\r\nRAW 3\r\nxyzb\r\nPAUSE\r\nRAWDOT\r\nq.c\r\nPAUSE\r\nd\r\npartial";
+    let expected =
+        b"L:a\r\nL:PAUSE\r\nL:RAW 3\r\nxyzL:b\r\nL:PAUSE\r\nL:RAWDOT\r\nq.L:c\r\nL:PAUSE\r\nL:d\r\n";
+    for size in chunk_sizes(input.len()) {
+        let mut conn = StringTransportWithDisconnection::new(script());
+        let resume = |conn: &mut StringTransportWithDisconnection<LineReceiver<Script>>| {
+            let handle = conn.protocol().handler_mut().paused.take();
+            handle.inspect(ReceiverHandle::resume).is_some()
+        };
+        for chunk in input.chunks(size) {
+            conn.data_received(chunk);
+            resume(&mut conn); // the work a PAUSE started is done before the next read
+        }
+        while resume(&mut conn) {}
+        let (got, expected) = (
+            conn.value().escape_ascii().to_string(),
+            expected.escape_ascii().to_string(),
+        );
+        assert_eq!(got, expected, "chunks of {size}");
+        assert!(!conn.transport().is_reading_paused());
+    }
 }
 
 #[test]
