@@ -1,11 +1,13 @@
 //! `FileSender` streaming an 8 MiB file over TCP on 127.0.0.1 to programs
 //! nobody here wrote: `socat` and OpenBSD `nc` write what they receive to a
-//! file, compared byte for byte; Python reads slowly through a small
-//! receive buffer and checks the SHA-256 of what it got against the file's,
-//! while the server checks it only ever read a chunk when its write buffer
-//! had drained (backpressure); and a Python reader that resets the
-//! connection after 1 MiB makes the transfer fail with
-//! `TransferInterrupted`.
+//! file, compared byte for byte; Python reads slowly through an 8 KiB
+//! receive buffer and compares the SHA-256 of what it got with the file's;
+//! and a Python reader that resets the connection after 1 MiB makes the
+//! transfer fail with `TransferInterrupted`. Backpressure is checked on the
+//! server side each time: a chunk is read only when the transport's buffer
+//! has drained to the low-water mark, the buffer (sampled every
+//! millisecond) never holds more than one chunk beyond it, and against the
+//! slow reader it did fill up, so the sender really waited.
 //!
 //! Needs the Debian packages `socat`, `netcat-openbsd` and `python3`.
 
