@@ -13,16 +13,15 @@
 //! negotiation.
 
 use std::cell::RefCell;
-use std::io::IoSlice;
 use std::rc::Rc;
 
-use gyre_core::capability::CapabilityRequest;
 use gyre_core::deferred::Deferred;
-use gyre_core::producer::{Producer, WaterMarks};
-use gyre_core::transport::{ConnectionState, TransportBackend};
+use gyre_core::transport::ConnectionState;
 use gyre_core::{Address, Factory, Failure, Protocol, Resolver, SharedFactory, Transport};
 use gyre_endpoints::errors::NoProtocol;
 use gyre_endpoints::{ClientEndpoint, Connection};
+
+use crate::policies::{Policy, Wrapped};
 
 use super::client_proto::{ClientEvent, ClientHandshake, SocksClientError};
 use super::wire::TargetAddr;
@@ -169,13 +168,14 @@ impl Factory for NegotiatingFactory {
 }
 
 /// The protocol on the proxy connection: negotiates, then passes every
-/// callback to the caller's protocol with the [`ProxiedTransport`].
+/// callback to the caller's protocol, wrapped so its transport's peer is
+/// the target ([`TargetPeer`]).
 struct Negotiator {
     handshake: ClientHandshake,
     target: Address,
     factory: SharedFactory,
     attempt: Rc<Attempt>,
-    app: Option<(Box<dyn Protocol>, Transport)>,
+    app: Option<Wrapped<TargetPeer>>,
 }
 
 impl Negotiator {
@@ -198,24 +198,22 @@ impl Negotiator {
 
     fn established(&mut self, transport: &Transport, leftover: &[u8]) {
         self.attempt.transport.borrow_mut().take();
-        let Some(mut app) = self.factory.build_protocol(&self.target) else {
+        let Some(app) = self.factory.build_protocol(&self.target) else {
             self.attempt.settle(Err(Failure::new(NoProtocol::new())));
             transport.lose_connection();
             return;
         };
-        let proxied = Transport::new(Rc::new(ProxiedTransport {
-            inner: transport.clone(),
-            target: self.target.clone(),
-        }));
-        app.connection_made(&proxied);
-        if !self.attempt.settle(Ok(Connection::new(proxied.clone()))) {
+        let mut app = Wrapped::new(TargetPeer(self.target.clone()), app);
+        app.connection_made(transport);
+        let proxied = app.transport().expect("connected above").clone();
+        if !self.attempt.settle(Ok(Connection::new(proxied))) {
             // Cancelled while the protocol was being connected.
             transport.abort_connection();
         }
         if !leftover.is_empty() && transport.state() == ConnectionState::Open {
-            app.data_received(&proxied, leftover);
+            app.data_received(transport, leftover);
         }
-        self.app = Some((app, proxied));
+        self.app = Some(app);
     }
 }
 
@@ -230,8 +228,8 @@ impl Protocol for Negotiator {
     }
 
     fn data_received(&mut self, transport: &Transport, data: &[u8]) {
-        if let Some((app, proxied)) = &mut self.app {
-            return app.data_received(proxied, data);
+        if let Some(app) = &mut self.app {
+            return app.data_received(transport, data);
         }
         self.handshake.handle_input(data);
         self.send(transport);
@@ -240,21 +238,21 @@ impl Protocol for Negotiator {
 
     fn read_connection_lost(&mut self, transport: &Transport) {
         match &mut self.app {
-            Some((app, proxied)) => app.read_connection_lost(proxied),
+            Some(app) => app.read_connection_lost(transport),
             None => transport.lose_connection(),
         }
     }
 
-    fn write_connection_lost(&mut self, _: &Transport) {
-        if let Some((app, proxied)) = &mut self.app {
-            app.write_connection_lost(proxied);
+    fn write_connection_lost(&mut self, transport: &Transport) {
+        if let Some(app) = &mut self.app {
+            app.write_connection_lost(transport);
         }
     }
 
-    fn connection_lost(&mut self, _: &Transport, reason: Failure) {
+    fn connection_lost(&mut self, transport: &Transport, reason: Failure) {
         self.attempt.transport.borrow_mut().take();
         match &mut self.app {
-            Some((app, proxied)) => app.connection_lost(proxied, reason),
+            Some(app) => app.connection_lost(transport, reason),
             None => {
                 self.handshake.connection_closed();
                 if let Some(ClientEvent::Failed(error)) = self.handshake.poll_event() {
@@ -269,58 +267,14 @@ impl Protocol for Negotiator {
 
 /// The proxy connection as the caller's protocol sees it: the peer is the
 /// target, everything else is the connection to the proxy.
-struct ProxiedTransport {
-    inner: Transport,
-    target: Address,
-}
+struct TargetPeer(Address);
 
-impl TransportBackend for ProxiedTransport {
-    fn write(&self, data: &[u8]) {
-        self.inner.write(data);
+impl Policy for TargetPeer {
+    fn peer(&self, _below: &Transport) -> Address {
+        self.0.clone()
     }
-    fn write_vectored(&self, bufs: &[IoSlice<'_>]) {
-        self.inner.write_vectored(bufs);
-    }
-    fn lose_connection(&self) {
-        self.inner.lose_connection();
-    }
-    fn abort_connection(&self) {
-        self.inner.abort_connection();
-    }
-    fn lose_write_connection(&self) {
-        self.inner.lose_write_connection();
-    }
-    fn peer(&self) -> Address {
-        self.target.clone()
-    }
-    fn host(&self) -> Address {
-        self.inner.host()
-    }
-    fn pause_reading(&self) {
-        self.inner.pause_reading();
-    }
-    fn resume_reading(&self) {
-        self.inner.resume_reading();
-    }
-    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
-        self.inner.register_producer(producer)
-    }
-    fn unregister_producer(&self) {
-        self.inner.unregister_producer();
-    }
-    fn set_water_marks(&self, marks: WaterMarks) {
-        self.inner.set_water_marks(marks);
-    }
-    fn buffered_len(&self) -> usize {
-        self.inner.buffered_len()
-    }
-    fn state(&self) -> ConnectionState {
-        self.inner.state()
-    }
-    fn kind(&self) -> &'static str {
+
+    fn kind(&self, _below: &Transport) -> &'static str {
         "socks5"
-    }
-    fn capability(&self, request: &mut CapabilityRequest<'_>) {
-        self.inner.backend().capability(request);
     }
 }

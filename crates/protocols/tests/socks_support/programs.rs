@@ -2,12 +2,12 @@
 //! and this crate's examples, each started with a bounded wait and killed
 //! by PID when dropped.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use gyre_testing::peers::{KillOnDrop, require_program as require};
 
@@ -83,50 +83,8 @@ pub fn http_server(dir: &std::path::Path) -> (KillOnDrop, u16) {
 
 /// Runs `command` with `input` on standard input (closed after writing),
 /// killed and failing the test after `limit`.
-pub fn run(command: &mut Command, input: &[u8], limit: Duration) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let mut child = KillOnDrop(child);
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{:?} ran longer than {limit:?}",
-            command.get_program()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    writer.join().unwrap();
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
+#[allow(unused_imports)] // not every test file that includes this module uses it
+pub use gyre_testing::peers::run_to_end_of_input as run;
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
