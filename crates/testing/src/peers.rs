@@ -200,6 +200,28 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+/// The Python interpreter of the test peers' virtual environment
+/// (`.venv-peers` at the workspace root), where `bash tools/test.sh`
+/// installs the Python packages the interop tests use (Twisted, for one).
+///
+/// # Panics
+/// When the environment is missing or lacks `module`, saying how to make it.
+#[track_caller]
+pub fn peer_python(module: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv-peers/bin/python");
+    let importable = python.is_file()
+        && Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|output| output.status.success());
+    assert!(
+        importable,
+        "the interop test needs the Python module `{module}` in {}: run `bash tools/test.sh`, \
+         which creates that environment and installs the packages listed in PIP_PACKAGES",
+        python.display()
+    );
+    python
 }
 
 #[cfg(test)]
