@@ -108,6 +108,7 @@ mod memory_port;
 mod memory_reactor;
 mod memory_udp;
 mod pair_end;
+pub mod fuzz_smoke;
 pub mod peers;
 mod pump;
 mod string_transport;
