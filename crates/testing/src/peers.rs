@@ -200,6 +200,8 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
 /// The Python interpreter of the test peers' virtual environment
 /// (`.venv-peers` at the workspace root), where `bash tools/test.sh`
 /// installs the Python packages the interop tests use (Twisted, for one).
