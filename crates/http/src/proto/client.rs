@@ -192,13 +192,7 @@ impl ClientConnection {
                 return Some(ClientEvent::Error(error.clone()));
             }
             match &mut self.read {
-                Read::Stopped => {
-                    if self.eof && !self.upgraded && !self.closed_reported {
-                        self.closed_reported = true;
-                        return Some(ClientEvent::Closed);
-                    }
-                    return None;
-                }
+                Read::Stopped => return None,
                 Read::Done => return None,
                 Read::Idle => return self.read_head(),
                 Read::Body(decoder) => match decoder.decode(self.buf.bytes()) {
@@ -233,10 +227,11 @@ impl ClientConnection {
                 self.fail(ErrorKind::UnexpectedResponse.into());
                 return self.poll_event();
             }
-            if self.eof {
+            if self.eof && !self.closed_reported {
+                self.closed_reported = true;
                 self.read = Read::Stopped;
                 self.closing = true;
-                return self.poll_event();
+                return Some(ClientEvent::Closed);
             }
             return None;
         };
