@@ -7,3 +7,4 @@ pub mod wire;
 pub use error::{ErrorKind, HttpError, SendError};
 pub use wire::{HeaderMap, Method, RequestHead, RequestTarget, ResponseHead, StatusCode, TargetForm, Version};
 pub mod proto;
+pub mod server;

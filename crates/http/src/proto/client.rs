@@ -314,6 +314,14 @@ impl ClientConnection {
         }
     }
 
+    /// Moves the bytes to send into `into` (emptied first) without copying
+    /// them: the two buffers are swapped, so pass the same `Vec` each time
+    /// and both allocations are reused.
+    pub fn take_transmit(&mut self, into: &mut Vec<u8>) {
+        into.clear();
+        std::mem::swap(&mut self.out, into);
+    }
+
     /// Bytes to send, if any; dropping the [`Transmit`] marks them sent.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         Transmit::new(&mut self.out)

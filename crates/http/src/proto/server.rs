@@ -345,6 +345,16 @@ impl ServerConnection {
         }
     }
 
+    /// The adapter's read timeout expired (request head or body too slow):
+    /// reading stops with an [`ErrorKind::Timeout`] error, reported by the
+    /// next [`poll_event`](Self::poll_event) and answered with `408` if no
+    /// response was started.
+    pub fn handle_timeout(&mut self) {
+        if !matches!(self.read, Read::Stopped) && self.error.is_none() {
+            self.fail(ErrorKind::Timeout.into());
+        }
+    }
+
     /// Sends an interim response (1xx other than 101): `103 Early Hints`,
     /// or `100 Continue` (which [`accept_body`](Self::accept_body) sends for you).
     pub fn send_informational(&mut self, mut head: ResponseHead) -> Result<(), SendError> {
@@ -497,6 +507,14 @@ impl ServerConnection {
         }
     }
 
+    /// Moves the bytes to send into `into` (emptied first) without copying
+    /// them: the two buffers are swapped, so pass the same `Vec` each time
+    /// and both allocations are reused.
+    pub fn take_transmit(&mut self, into: &mut Vec<u8>) {
+        into.clear();
+        std::mem::swap(&mut self.out, into);
+    }
+
     /// Bytes to send, if any; dropping the [`Transmit`] marks them sent.
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         Transmit::new(&mut self.out)
@@ -530,6 +548,15 @@ impl ServerConnection {
             Read::Done => ReadPhase::Handling,
             Read::Drain(..) => ReadPhase::Draining,
             Read::Stopped => ReadPhase::Stopped,
+        }
+    }
+
+    /// Whether the current request's body has been read to its end (or
+    /// the request had none), so that only its `End` event is left.
+    pub fn request_body_complete(&self) -> bool {
+        match &self.read {
+            Read::Body(decoder) => decoder.is_done(),
+            _ => true,
         }
     }
 
