@@ -415,8 +415,12 @@ impl ServerConnection {
                 upgrade_requested: exchange.upgrade_requested,
             },
         )?;
-        if prepared.upgrade && !matches!(self.read, Read::Done) {
-            return Err(SendError::WrongState("upgrading before the request body was read"));
+        if prepared.upgrade {
+            match &self.read {
+                Read::Done => {}
+                Read::Body(decoder) if decoder.is_done() => self.read = Read::Done,
+                _ => return Err(SendError::WrongState("upgrading before the request body was read")),
+            }
         }
         exchange.keep_alive = prepared.keep_alive;
         exchange.expect_continue = false;
