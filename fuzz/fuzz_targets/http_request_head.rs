@@ -11,7 +11,9 @@ fuzz_target!(|input: &[u8]| {
     if let Ok(Some((head, _))) = parse_request(input, &limits) {
         let mut written = Vec::new();
         head.write_to(&mut written);
-        let (again, len) = parse_request(&written, &limits).expect("valid").expect("complete");
+        let (again, len) = parse_request(&written, &limits)
+            .expect("valid")
+            .expect("complete");
         assert_eq!(head, again);
         assert_eq!(len, written.len());
     }

@@ -10,7 +10,9 @@ fuzz_target!(|input: &[u8]| {
     if let Ok(Some((head, _))) = parse_response(input, &limits) {
         let mut written = Vec::new();
         head.write_to(&mut written);
-        let (again, _) = parse_response(&written, &limits).expect("valid").expect("complete");
+        let (again, _) = parse_response(&written, &limits)
+            .expect("valid")
+            .expect("complete");
         assert_eq!(head, again);
     }
 });

@@ -21,7 +21,8 @@ fuzz_target!(|input: &[u8]| {
                 }
                 ServerEvent::Error(error) => {
                     if let (Some(status), true) = (error.status(), conn.can_send_response()) {
-                        conn.send_error_response(status).expect("an error response can be sent");
+                        conn.send_error_response(status)
+                            .expect("an error response can be sent");
                     }
                 }
                 ServerEvent::Data(_) | ServerEvent::Closed => {}

@@ -18,8 +18,8 @@ use std::rc::Rc;
 
 use gyre_core::SharedFactory;
 use gyre_endpoints::EndpointRegistry;
-use gyre_http::server::{BodyEvent, HttpServer, Request, Response};
 use gyre_http::StatusCode;
+use gyre_http::server::{BodyEvent, HttpServer, Request, Response};
 use gyre_reactor::Reactor;
 
 /// Answers "hello" once the request body (if any) has been read.
@@ -28,7 +28,11 @@ fn hello(request: Request, response: Response) {
     request.body().stream(move |event| match event {
         BodyEvent::Data(data) => size += data.len(),
         BodyEvent::End(_) => {
-            let text = if size == 0 { "hello\n".to_owned() } else { format!("hello, {size} bytes received\n") };
+            let text = if size == 0 {
+                "hello\n".to_owned()
+            } else {
+                format!("hello, {size} bytes received\n")
+            };
             let _ = response.send(StatusCode::OK, "text/plain; charset=utf-8", text.as_bytes());
         }
         BodyEvent::Failed(_) => {} // The connection answers the error itself.
@@ -50,14 +54,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let failed: Rc<RefCell<Option<String>>> = Rc::default();
     let record = failed.clone();
     let stopper = reactor.clone();
-    drop(endpoint.listen(SharedFactory::new(server)).then(move |result| match result {
-        Ok(port) => println!("listening on {}", port.host()),
-        Err(failure) => {
-            *record.borrow_mut() = Some(failure.to_string());
-            let reactor = stopper.clone();
-            stopper.call_when_running(move || drop(reactor.stop()));
-        }
-    }));
+    drop(
+        endpoint
+            .listen(SharedFactory::new(server))
+            .then(move |result| match result {
+                Ok(port) => println!("listening on {}", port.host()),
+                Err(failure) => {
+                    *record.borrow_mut() = Some(failure.to_string());
+                    let reactor = stopper.clone();
+                    stopper.call_when_running(move || drop(reactor.stop()));
+                }
+            }),
+    );
     reactor.run()?;
     match failed.borrow_mut().take() {
         Some(reason) => Err(format!("cannot listen: {reason}").into()),

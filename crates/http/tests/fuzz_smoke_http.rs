@@ -35,9 +35,30 @@ const CHUNKED: &[&[u8]] = &[
 ];
 
 const PIECES: &[&[u8]] = &[
-    b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b";", b",", b"0", b"ff", b"HTTP/1.1", b"HTTP/1.0", b"GET", b"HEAD",
-    b"Content-Length: ", b"Transfer-Encoding: chunked", b"Host: h", b"\r\n\r\n", b"\x00", b"\xff", b"100-continue",
-    b"Connection: close", b"Upgrade: x", b"99999999999999999999",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b" ",
+    b"\t",
+    b":",
+    b";",
+    b",",
+    b"0",
+    b"ff",
+    b"HTTP/1.1",
+    b"HTTP/1.0",
+    b"GET",
+    b"HEAD",
+    b"Content-Length: ",
+    b"Transfer-Encoding: chunked",
+    b"Host: h",
+    b"\r\n\r\n",
+    b"\x00",
+    b"\xff",
+    b"100-continue",
+    b"Connection: close",
+    b"Upgrade: x",
+    b"99999999999999999999",
 ];
 
 #[test]
@@ -94,7 +115,12 @@ fn chunked_decoding_never_panics_and_does_not_depend_on_splits() {
         let whole = decode(&[input]);
         for split in [1, input.len() / 2, input.len().saturating_sub(1)] {
             let split = split.min(input.len());
-            assert_eq!(whole, decode(&[&input[..split], &input[split..]]), "{}", input.escape_ascii());
+            assert_eq!(
+                whole,
+                decode(&[&input[..split], &input[split..]]),
+                "{}",
+                input.escape_ascii()
+            );
         }
     });
 }
@@ -137,7 +163,14 @@ fn the_server_machine_never_panics_and_answers_at_most_once_per_request() {
         conn.handle_eof();
         while conn.poll_event().is_some() {}
         let finals = String::from_utf8_lossy(&sent).matches("HTTP/1.1 ").count()
-            - String::from_utf8_lossy(&sent).matches("HTTP/1.1 100 Continue").count();
-        assert!(finals <= requests + 1, "{} answers for {requests} requests: {}", finals, input.escape_ascii());
+            - String::from_utf8_lossy(&sent)
+                .matches("HTTP/1.1 100 Continue")
+                .count();
+        assert!(
+            finals <= requests + 1,
+            "{} answers for {requests} requests: {}",
+            finals,
+            input.escape_ascii()
+        );
     });
 }

@@ -11,8 +11,16 @@ use support::hello::Hello;
 
 fn curl(args: &[&str], input: &[u8]) -> Output {
     require_program("curl", "curl");
-    let output = run_to_end_of_input(Command::new("curl").args(["-sS", "--max-time", "20"]).args(args), input, Duration::from_secs(30));
-    assert!(output.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = run_to_end_of_input(
+        Command::new("curl").args(["-sS", "--max-time", "20"]).args(args),
+        input,
+        Duration::from_secs(30),
+    );
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -44,7 +52,16 @@ fn curl_waits_for_100_continue_and_gets_it() {
     let server = Hello::start();
     let body = vec![b'q'; 5000];
     let output = curl(
-        &["-v", "-H", "Expect: 100-continue", "--expect100-timeout", "15", "--data-binary", "@-", &server.url("/post")],
+        &[
+            "-v",
+            "-H",
+            "Expect: 100-continue",
+            "--expect100-timeout",
+            "15",
+            "--data-binary",
+            "@-",
+            &server.url("/post"),
+        ],
         &body,
     );
     assert_eq!(text(&output.stdout), "hello, 5000 bytes received\n");

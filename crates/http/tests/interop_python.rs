@@ -17,7 +17,11 @@ fn python(script: &str, port: u16) -> String {
         b"",
         Duration::from_secs(60),
     );
-    assert!(output.status.success(), "python failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -77,10 +81,26 @@ sys.stdout.write(data.decode())
 fn raw_pipelined_requests_from_a_python_socket_are_answered_in_order() {
     let server = Hello::start();
     let out = python(PIPELINED, server.port);
-    let bodies: Vec<&str> = out.split("\r\n\r\n").skip(1).map(|part| part.split("HTTP/1.1").next().unwrap()).collect();
-    assert_eq!(bodies, ["hello\n", "hello, 3 bytes received\n", "hello, 4 bytes received\n", "hello\n"], "{out}");
+    let bodies: Vec<&str> = out
+        .split("\r\n\r\n")
+        .skip(1)
+        .map(|part| part.split("HTTP/1.1").next().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "hello\n",
+            "hello, 3 bytes received\n",
+            "hello, 4 bytes received\n",
+            "hello\n"
+        ],
+        "{out}"
+    );
     assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 4);
-    assert!(out.ends_with("Connection: close\r\n\r\nhello\n"), "the last answer announces the close: {out}");
+    assert!(
+        out.ends_with("Connection: close\r\n\r\nhello\n"),
+        "the last answer announces the close: {out}"
+    );
 }
 
 const SMUGGLE: &str = r#"

@@ -19,7 +19,9 @@ fn echo_server(clock: &ManualClock) -> HttpServer {
         let line = format!("{} {}", request.head().method, request.head().target.path());
         request.body().collect(1 << 20).add_callback(move |body| {
             let text = format!("{line} {}\n", body.len());
-            response.send(StatusCode::OK, "text/plain", text.as_bytes()).unwrap();
+            response
+                .send(StatusCode::OK, "text/plain", text.as_bytes())
+                .unwrap();
             Ok(body)
         });
     })
@@ -39,8 +41,16 @@ fn pipelined_requests_are_answered_in_order_at_every_chunk_size() {
         GET /four HTTP/1.0\r\n\r\n";
     let run = feed_chunked(|| server.protocol(), input);
     let answer = text(run.written);
-    let bodies: Vec<&str> = answer.split("\r\n\r\n").skip(1).map(|part| part.split("HTTP/1.1").next().unwrap()).collect();
-    assert_eq!(bodies, ["GET /one 0\n", "POST /two 3\n", "PUT /three 4\n", "GET /four 0\n"], "{answer}");
+    let bodies: Vec<&str> = answer
+        .split("\r\n\r\n")
+        .skip(1)
+        .map(|part| part.split("HTTP/1.1").next().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["GET /one 0\n", "POST /two 3\n", "PUT /three 4\n", "GET /four 0\n"],
+        "{answer}"
+    );
     assert!(answer.ends_with("Connection: close\r\n\r\nGET /four 0\n"));
     assert!(run.closed, "HTTP/1.0 without keep-alive closes");
 }
@@ -49,7 +59,10 @@ fn pipelined_requests_are_answered_in_order_at_every_chunk_size() {
 fn malformed_requests_are_answered_and_closed() {
     let clock = ManualClock::new();
     let server = echo_server(&clock);
-    let run = feed_chunked(|| server.protocol(), b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+    let run = feed_chunked(
+        || server.protocol(),
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    );
     assert!(text(run.written).starts_with("HTTP/1.1 400 Bad Request\r\n"));
     assert!(run.closed);
     let run = feed_chunked(|| server.protocol(), b"GET / HTTP/3.0\r\n\r\n");
@@ -62,29 +75,35 @@ fn a_body_is_streamed_and_pausing_it_pauses_the_transport() {
     let received = Rc::new(RefCell::new(Vec::<String>::new()));
     let body_handle = Rc::new(RefCell::new(None));
     let (log, keep) = (received.clone(), body_handle.clone());
-    let server = HttpServer::new(Rc::new(clock.clone()), move |request: Request, response: Response| {
-        let (_, body) = request.into_parts();
-        let log = log.clone();
-        let reader = body.clone();
-        body.stream(move |event| match event {
-            BodyEvent::Data(data) => {
-                log.borrow_mut().push(String::from_utf8_lossy(data).into_owned());
-                reader.pause();
-            }
-            BodyEvent::End(_) => {
-                log.borrow_mut().push("end".into());
-                response.send(StatusCode::NO_CONTENT, "text/plain", b"").unwrap();
-            }
-            BodyEvent::Failed(failure) => log.borrow_mut().push(format!("failed {failure}")),
-        });
-        *keep.borrow_mut() = Some(body);
-    });
+    let server = HttpServer::new(
+        Rc::new(clock.clone()),
+        move |request: Request, response: Response| {
+            let (_, body) = request.into_parts();
+            let log = log.clone();
+            let reader = body.clone();
+            body.stream(move |event| match event {
+                BodyEvent::Data(data) => {
+                    log.borrow_mut().push(String::from_utf8_lossy(data).into_owned());
+                    reader.pause();
+                }
+                BodyEvent::End(_) => {
+                    log.borrow_mut().push("end".into());
+                    response.send(StatusCode::NO_CONTENT, "text/plain", b"").unwrap();
+                }
+                BodyEvent::Failed(failure) => log.borrow_mut().push(format!("failed {failure}")),
+            });
+            *keep.borrow_mut() = Some(body);
+        },
+    );
     let mut conn = StringTransportWithDisconnection::new(server.protocol());
     conn.data_received(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
     assert_eq!(*received.borrow(), ["abc"]);
     conn.data_received(b"3\r\ndef\r\n0\r\n\r\n");
     assert_eq!(*received.borrow(), ["abc"], "paused: nothing delivered");
-    assert!(conn.transport().is_reading_paused(), "and the transport stops reading");
+    assert!(
+        conn.transport().is_reading_paused(),
+        "and the transport stops reading"
+    );
     body_handle.borrow().as_ref().unwrap().resume();
     assert_eq!(*received.borrow(), ["abc", "def"]);
     body_handle.borrow().as_ref().unwrap().resume();
@@ -98,12 +117,18 @@ fn an_unread_body_holds_the_client_until_the_handler_answers() {
     let clock = ManualClock::new();
     let pending = Rc::new(RefCell::new(None));
     let keep = pending.clone();
-    let server = HttpServer::new(Rc::new(clock.clone()), move |_request: Request, response: Response| {
-        *keep.borrow_mut() = Some(response);
-    });
+    let server = HttpServer::new(
+        Rc::new(clock.clone()),
+        move |_request: Request, response: Response| {
+            *keep.borrow_mut() = Some(response);
+        },
+    );
     let mut conn = StringTransportWithDisconnection::new(server.protocol());
     conn.data_received(b"PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n");
-    assert!(conn.value().is_empty(), "no 100 Continue: the handler did not ask for the body");
+    assert!(
+        conn.value().is_empty(),
+        "no 100 Continue: the handler did not ask for the body"
+    );
     conn.data_received(b"abc");
     assert!(conn.transport().is_reading_paused());
     let response = pending.borrow_mut().take().unwrap();
@@ -112,7 +137,10 @@ fn an_unread_body_holds_the_client_until_the_handler_answers() {
     response.send_head(refused).unwrap();
     response.finish().unwrap();
     let answer = text(conn.transport().take());
-    assert!(answer.contains("Connection: close"), "the client may never send the rest: {answer}");
+    assert!(
+        answer.contains("Connection: close"),
+        "the client may never send the rest: {answer}"
+    );
     conn.settle();
     assert!(!conn.is_connected());
 }
@@ -133,27 +161,36 @@ fn answers_written_later_from_a_timer_with_notify_finish() {
     let clock = ManualClock::new();
     let finished = Rc::new(Cell::new(false));
     let (timer_clock, flag) = (clock.clone(), finished.clone());
-    let server = HttpServer::new(Rc::new(clock.clone()), move |_request: Request, response: Response| {
-        let flag = flag.clone();
-        response.notify_finish().add_callback(move |()| {
-            flag.set(true);
-            Ok(())
-        });
-        response.send_head(ResponseHead::new(StatusCode::OK)).unwrap();
-        response.write(b"first ").unwrap();
-        timer_clock.call_later(Duration::from_secs(1), move || {
-            response.write(b"second").unwrap();
-            response.finish().unwrap();
-        });
-    });
+    let server = HttpServer::new(
+        Rc::new(clock.clone()),
+        move |_request: Request, response: Response| {
+            let flag = flag.clone();
+            response.notify_finish().add_callback(move |()| {
+                flag.set(true);
+                Ok(())
+            });
+            response.send_head(ResponseHead::new(StatusCode::OK)).unwrap();
+            response.write(b"first ").unwrap();
+            timer_clock.call_later(Duration::from_secs(1), move || {
+                response.write(b"second").unwrap();
+                response.finish().unwrap();
+            });
+        },
+    );
     let mut conn = StringTransportWithDisconnection::new(server.protocol());
     conn.data_received(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /again HTTP/1.1\r\nHost: h\r\n\r\n");
-    assert_eq!(text(conn.transport().take()), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst \r\n");
+    assert_eq!(
+        text(conn.transport().take()),
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst \r\n"
+    );
     assert!(!finished.get());
     clock.advance(Duration::from_secs(1));
     assert!(finished.get());
     let rest = text(conn.transport().take());
-    assert!(rest.starts_with("6\r\nsecond\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n"), "then the pipelined request: {rest}");
+    assert!(
+        rest.starts_with("6\r\nsecond\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "then the pipelined request: {rest}"
+    );
 }
 
 #[test]
@@ -161,9 +198,12 @@ fn a_client_that_hangs_up_fails_notify_finish_and_later_writes() {
     let clock = ManualClock::new();
     let kept = Rc::new(RefCell::new(None));
     let keep = kept.clone();
-    let server = HttpServer::new(Rc::new(clock.clone()), move |_request: Request, response: Response| {
-        *keep.borrow_mut() = Some((response.notify_finish(), response));
-    });
+    let server = HttpServer::new(
+        Rc::new(clock.clone()),
+        move |_request: Request, response: Response| {
+            *keep.borrow_mut() = Some((response.notify_finish(), response));
+        },
+    );
     let mut conn = StringTransportWithDisconnection::new(server.protocol());
     conn.data_received(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     conn.peer_closed();
@@ -199,16 +239,25 @@ fn a_pull_producer_writes_the_body_as_the_client_reads() {
         let mut head = ResponseHead::new(StatusCode::OK);
         head.headers.append("Content-Length", "6").unwrap();
         response.send_head(head).unwrap();
-        let producer = Rc::new(Countdown { response: response.clone(), left: Cell::new(3) });
+        let producer = Rc::new(Countdown {
+            response: response.clone(),
+            left: Cell::new(3),
+        });
         response.register_producer(Producer::Pull(producer)).unwrap();
     });
     let mut conn = StringTransportWithDisconnection::new(server.protocol());
     conn.data_received(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    assert!(text(conn.transport().take()).ends_with("\r\n\r\n3."), "one chunk per drain");
+    assert!(
+        text(conn.transport().take()).ends_with("\r\n\r\n3."),
+        "one chunk per drain"
+    );
     assert_eq!(conn.transport().take(), b"2.");
     assert_eq!(conn.transport().take(), b"1.");
     conn.transport().clear();
-    assert!(conn.transport().producer().is_none(), "unregistered when finished");
+    assert!(
+        conn.transport().producer().is_none(),
+        "unregistered when finished"
+    );
 }
 
 /// Echoes in upper case: the protocol a connection is upgraded to.
@@ -229,7 +278,11 @@ fn upgrade_hands_the_connection_and_the_early_bytes_to_another_protocol() {
     let server = HttpServer::new(Rc::new(clock.clone()), |request: Request, response: Response| {
         assert!(request.head().headers.has_token("connection", "upgrade"));
         let mut head = ResponseHead::new(StatusCode::SWITCHING_PROTOCOLS);
-        head.headers.append("Upgrade", "shout").unwrap().append("Connection", "Upgrade").unwrap();
+        head.headers
+            .append("Upgrade", "shout")
+            .unwrap()
+            .append("Connection", "Upgrade")
+            .unwrap();
         response.upgrade(head, Shout).unwrap();
     });
     let run = feed_chunked(
@@ -248,7 +301,10 @@ fn the_body_limit_is_answered_with_413() {
     let mut options = ServerOptions::default();
     options.connection.body.max_body = Some(10);
     let server = echo_server(&clock).with_options(options);
-    let run = feed_chunked(|| server.protocol(), b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n");
+    let run = feed_chunked(
+        || server.protocol(),
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n",
+    );
     assert!(text(run.written).starts_with("HTTP/1.1 413 Content Too Large\r\n"));
     let chunked = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n";
     let run = feed_chunked(|| server.protocol(), chunked);

@@ -50,7 +50,13 @@ pub struct ChunkedDecoder {
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub fn new(limits: BodyLimits) -> Self {
-        ChunkedDecoder { state: State::Size { digits: 0 }, size: 0, line_len: 0, limits, total: 0 }
+        ChunkedDecoder {
+            state: State::Size { digits: 0 },
+            size: 0,
+            line_len: 0,
+            limits,
+            total: 0,
+        }
     }
 
     /// Whether the whole body, trailers included, was decoded.
@@ -68,8 +74,15 @@ impl ChunkedDecoder {
                 State::Data { left } => {
                     let take = (input.len() - at).min(usize::try_from(left).unwrap_or(usize::MAX));
                     let left = left - take as u64;
-                    self.state = if left == 0 { State::DataCr } else { State::Data { left } };
-                    return Ok(Decoded::Data { consumed: at + take, data: &input[at..at + take] });
+                    self.state = if left == 0 {
+                        State::DataCr
+                    } else {
+                        State::Data { left }
+                    };
+                    return Ok(Decoded::Data {
+                        consumed: at + take,
+                        data: &input[at..at + take],
+                    });
                 }
                 State::Trailers => return self.trailers(input, at),
                 State::Done => break,
@@ -103,7 +116,9 @@ impl ChunkedDecoder {
                 }
                 let value = (byte as char).to_digit(16).unwrap_or(0) as u64;
                 self.size = (self.size << 4) | value;
-                self.state = State::Size { digits: digits.saturating_add(1) };
+                self.state = State::Size {
+                    digits: digits.saturating_add(1),
+                };
             }
             (State::Size { digits: 0 }, _) => return fail(ErrorKind::InvalidChunkSize),
             (State::Size { .. }, b'\r') | (State::Extension, b'\r') => self.state = State::SizeLf,
@@ -145,7 +160,10 @@ impl ChunkedDecoder {
             [] | [b'\r'] => return Ok(Decoded::NeedMore { consumed: at }),
             [b'\r', b'\n', ..] => {
                 self.state = State::Done;
-                return Ok(Decoded::End { consumed: at + 2, trailers: crate::wire::HeaderMap::new() });
+                return Ok(Decoded::End {
+                    consumed: at + 2,
+                    trailers: crate::wire::HeaderMap::new(),
+                });
             }
             [b'\r', _, ..] => return Err(ErrorKind::BareCr.into()),
             _ => {}
@@ -170,11 +188,17 @@ impl ChunkedDecoder {
         };
         let head = parse_response_head(&section, &limits).map_err(|_| invalid())?;
         self.state = State::Done;
-        Ok(Decoded::End { consumed: at + end, trailers: head.headers })
+        Ok(Decoded::End {
+            consumed: at + end,
+            trailers: head.headers,
+        })
     }
 }
 
 /// Whether a line in `section` ends with a bare LF (trailers need CRLF).
 fn has_bare_lf(section: &[u8]) -> bool {
-    section.iter().enumerate().any(|(at, &b)| b == b'\n' && (at == 0 || section[at - 1] != b'\r'))
+    section
+        .iter()
+        .enumerate()
+        .any(|(at, &b)| b == b'\n' && (at == 0 || section[at - 1] != b'\r'))
 }

@@ -7,7 +7,10 @@ use crate::wire::HeaderMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Length { declared: u64, left: u64 },
+    Length {
+        declared: u64,
+        left: u64,
+    },
     Chunked,
     UntilClose,
     /// The answer to a HEAD: the head announced a body that is not sent;
@@ -46,7 +49,10 @@ impl BodyEncoder {
     pub fn new(framing: BodyFraming) -> Self {
         let kind = match framing {
             BodyFraming::Empty => Kind::Forbidden,
-            BodyFraming::Length(declared) => Kind::Length { declared, left: declared },
+            BodyFraming::Length(declared) => Kind::Length {
+                declared,
+                left: declared,
+            },
             BodyFraming::Chunked => Kind::Chunked,
             BodyFraming::UntilClose => Kind::UntilClose,
         };

@@ -65,7 +65,12 @@ pub struct BodyLimits {
 
 impl Default for BodyLimits {
     fn default() -> Self {
-        BodyLimits { max_body: Some(1 << 30), max_chunk_line: 4096, max_trailers: 8192, max_trailer_fields: 32 }
+        BodyLimits {
+            max_body: Some(1 << 30),
+            max_chunk_line: 4096,
+            max_trailers: 8192,
+            max_trailer_fields: 32,
+        }
     }
 }
 
@@ -133,7 +138,10 @@ impl BodyDecoder {
     /// Finds the next body bytes (or the end) in `input`.
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, HttpError> {
         match &mut self.kind {
-            Kind::Done => Ok(Decoded::End { consumed: 0, trailers: HeaderMap::new() }),
+            Kind::Done => Ok(Decoded::End {
+                consumed: 0,
+                trailers: HeaderMap::new(),
+            }),
             Kind::Length { left } => {
                 if input.is_empty() {
                     return Ok(Decoded::NeedMore { consumed: 0 });
@@ -143,7 +151,10 @@ impl BodyDecoder {
                 if *left == 0 {
                     self.kind = Kind::Done;
                 }
-                Ok(Decoded::Data { consumed: take, data: &input[..take] })
+                Ok(Decoded::Data {
+                    consumed: take,
+                    data: &input[..take],
+                })
             }
             Kind::Chunked(chunked) => {
                 let decoded = chunked.decode(input)?;
@@ -153,7 +164,10 @@ impl BodyDecoder {
                 Ok(decoded)
             }
             Kind::UntilClose if input.is_empty() => Ok(Decoded::NeedMore { consumed: 0 }),
-            Kind::UntilClose => Ok(Decoded::Data { consumed: input.len(), data: input }),
+            Kind::UntilClose => Ok(Decoded::Data {
+                consumed: input.len(),
+                data: input,
+            }),
         }
     }
 

@@ -14,8 +14,8 @@ use crate::error::{ErrorKind, HttpError, SendError};
 use crate::proto::buffer::{ReadBuffer, Transmit};
 use crate::proto::framing::{prepare_request, response_framing, wants_keep_alive};
 use crate::wire::{
-    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response, find_head_end,
-    parse_response_head,
+    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response,
+    find_head_end, parse_response_head,
 };
 
 /// What the server's bytes amounted to; see [`ClientConnection::poll_event`].
@@ -101,7 +101,13 @@ pub struct ClientConnection {
 
 impl Default for ClientConnection {
     fn default() -> Self {
-        Self::new(HeadLimits::default(), BodyLimits { max_body: None, ..BodyLimits::default() })
+        Self::new(
+            HeadLimits::default(),
+            BodyLimits {
+                max_body: None,
+                ..BodyLimits::default()
+            },
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Receiving: [`request_framing`] and [`response_framing`] decide where a
 //! body ends and refuse the heads that smuggling attacks rely on.
-//! Sending: [`prepare_response`] and [`prepare_request`] fix up a head we
+//! Sending: `prepare_response` and `prepare_request` (used by the machines) fix up a head we
 //! are about to send (framing headers, `Connection`) and pick its encoder.
 
 use crate::body::{BodyEncoder, BodyFraming, BodyLimits};
@@ -24,7 +24,9 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HttpError> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return Err(ErrorKind::InvalidContentLength.into());
     }
-    let length = value.iter().fold(0u64, |length, &digit| length * 10 + u64::from(digit - b'0'));
+    let length = value
+        .iter()
+        .fold(0u64, |length, &digit| length * 10 + u64::from(digit - b'0'));
     Ok(Some(length))
 }
 
@@ -81,11 +83,15 @@ pub fn request_framing(head: &RequestHead, limits: &BodyLimits) -> Result<BodyFr
         }
         TransferCoding::Chunked => return Ok(BodyFraming::Chunked),
         TransferCoding::OtherThenChunked => return Err(ErrorKind::UnsupportedTransferCoding.into()),
-        TransferCoding::NotChunkedLast | TransferCoding::Invalid => return Err(ErrorKind::ChunkedNotFinal.into()),
+        TransferCoding::NotChunkedLast | TransferCoding::Invalid => {
+            return Err(ErrorKind::ChunkedNotFinal.into());
+        }
     }
     match length? {
         None | Some(0) => Ok(BodyFraming::Empty),
-        Some(length) if limits.max_body.is_some_and(|max| length > max) => Err(ErrorKind::BodyTooLarge.into()),
+        Some(length) if limits.max_body.is_some_and(|max| length > max) => {
+            Err(ErrorKind::BodyTooLarge.into())
+        }
         Some(length) => Ok(BodyFraming::Length(length)),
     }
 }
@@ -95,12 +101,17 @@ pub fn request_framing(head: &RequestHead, limits: &BodyLimits) -> Result<BodyFr
 /// delimited by the close, or the suspicious `Transfer-Encoding` together
 /// with `Content-Length`, where `Transfer-Encoding` wins).
 pub fn response_framing(method: &Method, head: &ResponseHead) -> Result<(BodyFraming, bool), HttpError> {
-    if head.status.has_no_body() || *method == Method::HEAD || (*method == Method::CONNECT && head.status.is_success()) {
+    if head.status.has_no_body()
+        || *method == Method::HEAD
+        || (*method == Method::CONNECT && head.status.is_success())
+    {
         return Ok((BodyFraming::Empty, false));
     }
     match transfer_coding(&head.headers) {
         TransferCoding::Absent => {}
-        TransferCoding::Chunked => return Ok((BodyFraming::Chunked, head.headers.contains("content-length"))),
+        TransferCoding::Chunked => {
+            return Ok((BodyFraming::Chunked, head.headers.contains("content-length")));
+        }
         TransferCoding::OtherThenChunked => return Err(ErrorKind::UnsupportedTransferCoding.into()),
         TransferCoding::NotChunkedLast => return Ok((BodyFraming::UntilClose, true)),
         TransferCoding::Invalid => return Err(ErrorKind::ChunkedNotFinal.into()),
@@ -146,22 +157,32 @@ pub(crate) struct Prepared {
 /// removed where the status forbids a body; `Connection: close` or
 /// `keep-alive` as the outcome needs. A HEAD response keeps the headers a
 /// GET would get, but its body is dropped.
-pub(crate) fn prepare_response(head: &mut ResponseHead, request: Answering<'_>) -> Result<Prepared, SendError> {
+pub(crate) fn prepare_response(
+    head: &mut ResponseHead,
+    request: Answering<'_>,
+) -> Result<Prepared, SendError> {
     let status = head.status;
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
-        return Err(SendError::InvalidHead("an interim (1xx) status is not a final response"));
+        return Err(SendError::InvalidHead(
+            "an interim (1xx) status is not a final response",
+        ));
     }
     head.version = Version::HTTP_11;
     let mut keep_alive = request.keep_alive && !head.headers.has_token("connection", "close");
     let tunnel = *request.method == Method::CONNECT && status.is_success();
     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     if switching && !request.upgrade_requested {
-        return Err(SendError::InvalidHead("101 Switching Protocols answers only a request with Upgrade"));
+        return Err(SendError::InvalidHead(
+            "101 Switching Protocols answers only a request with Upgrade",
+        ));
     }
-    let length = content_length(&head.headers).map_err(|_| SendError::InvalidHead("invalid Content-Length"))?;
+    let length =
+        content_length(&head.headers).map_err(|_| SendError::InvalidHead("invalid Content-Length"))?;
     let coding = transfer_coding(&head.headers);
     if length.is_some() && coding != TransferCoding::Absent {
-        return Err(SendError::InvalidHead("both Content-Length and Transfer-Encoding"));
+        return Err(SendError::InvalidHead(
+            "both Content-Length and Transfer-Encoding",
+        ));
     }
     if !matches!(coding, TransferCoding::Absent | TransferCoding::Chunked) {
         return Err(SendError::InvalidHead("the only transfer coding sent is chunked"));
@@ -190,26 +211,39 @@ pub(crate) fn prepare_response(head: &mut ResponseHead, request: Answering<'_>) 
                 BodyFraming::UntilClose
             }
         };
-        if *request.method == Method::HEAD { BodyEncoder::discard() } else { BodyEncoder::new(framing) }
+        if *request.method == Method::HEAD {
+            BodyEncoder::discard()
+        } else {
+            BodyEncoder::new(framing)
+        }
     };
     let upgrade = switching || tunnel;
     if !upgrade {
         set_connection(&mut head.headers, keep_alive, request.version);
     }
-    Ok(Prepared { encoder, keep_alive, upgrade })
+    Ok(Prepared {
+        encoder,
+        keep_alive,
+        upgrade,
+    })
 }
 
 /// Picks a request's encoder from its head: `Content-Length`, or
 /// `Transfer-Encoding: chunked` for a body of unknown length, or no body.
 /// Returns it with whether the request lets the connection be reused.
 pub(crate) fn prepare_request(head: &mut RequestHead) -> Result<(BodyEncoder, bool), SendError> {
-    let length = content_length(&head.headers).map_err(|_| SendError::InvalidHead("invalid Content-Length"))?;
+    let length =
+        content_length(&head.headers).map_err(|_| SendError::InvalidHead("invalid Content-Length"))?;
     let framing = match (length, transfer_coding(&head.headers)) {
         (Some(length), TransferCoding::Absent) => BodyFraming::Length(length),
         (None, TransferCoding::Chunked) if head.version == Version::HTTP_11 => BodyFraming::Chunked,
         (None, TransferCoding::Absent) => BodyFraming::Empty,
         (None, TransferCoding::Chunked) => return Err(SendError::InvalidHead("chunked needs HTTP/1.1")),
-        (Some(_), _) => return Err(SendError::InvalidHead("both Content-Length and Transfer-Encoding")),
+        (Some(_), _) => {
+            return Err(SendError::InvalidHead(
+                "both Content-Length and Transfer-Encoding",
+            ));
+        }
         (None, _) => return Err(SendError::InvalidHead("the only transfer coding sent is chunked")),
     };
     let keep_alive = wants_keep_alive(head.version, &head.headers);

@@ -312,7 +312,8 @@ impl ServerConnection {
                 return None;
             }
         };
-        let continue_asked = head.version == Version::HTTP_11 && head.headers.has_token("expect", "100-continue");
+        let continue_asked =
+            head.version == Version::HTTP_11 && head.headers.has_token("expect", "100-continue");
         self.exchange = Some(Exchange {
             method: head.method.clone(),
             version: head.version,
@@ -359,11 +360,17 @@ impl ServerConnection {
     /// or `100 Continue` (which [`accept_body`](Self::accept_body) sends for you).
     pub fn send_informational(&mut self, mut head: ResponseHead) -> Result<(), SendError> {
         if !head.status.is_informational() || head.status == StatusCode::SWITCHING_PROTOCOLS {
-            return Err(SendError::InvalidHead("send_informational takes a 1xx status other than 101"));
+            return Err(SendError::InvalidHead(
+                "send_informational takes a 1xx status other than 101",
+            ));
         }
         let exchange = match (&self.write, &mut self.exchange) {
             (Write::Awaiting, Some(exchange)) => exchange,
-            _ => return Err(SendError::WrongState("an interim response needs a request awaiting its response")),
+            _ => {
+                return Err(SendError::WrongState(
+                    "an interim response needs a request awaiting its response",
+                ));
+            }
         };
         if exchange.version == Version::HTTP_10 {
             return Ok(()); // HTTP/1.0 clients do not expect interim responses.
@@ -379,17 +386,19 @@ impl ServerConnection {
     /// The handler wants the request body: sends `100 Continue` if the
     /// client is waiting for it (and nothing else was sent yet).
     pub fn accept_body(&mut self) {
-        if let (Write::Awaiting, Some(exchange)) = (&self.write, &mut self.exchange) {
-            if exchange.expect_continue {
-                exchange.expect_continue = false;
-                self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-            }
+        if let (Write::Awaiting, Some(exchange)) = (&self.write, &mut self.exchange)
+            && exchange.expect_continue
+        {
+            exchange.expect_continue = false;
+            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
     }
 
     /// Whether the client asked for `100 Continue` and has not had it yet.
     pub fn expects_continue(&self) -> bool {
-        self.exchange.as_ref().is_some_and(|exchange| exchange.expect_continue)
+        self.exchange
+            .as_ref()
+            .is_some_and(|exchange| exchange.expect_continue)
     }
 
     /// Sends the final response head (see the framing rules in
@@ -399,7 +408,11 @@ impl ServerConnection {
         let exchange = match (&self.write, &mut self.exchange) {
             (Write::Awaiting, Some(exchange)) => exchange,
             (Write::Stopped, _) => return Err(SendError::Closed),
-            _ => return Err(SendError::WrongState("a final response needs a request awaiting its response")),
+            _ => {
+                return Err(SendError::WrongState(
+                    "a final response needs a request awaiting its response",
+                ));
+            }
         };
         let body_unread = matches!(&self.read, Read::Body(decoder) if !decoder.is_done());
         if self.eof || (exchange.expect_continue && body_unread) {
@@ -419,7 +432,11 @@ impl ServerConnection {
             match &self.read {
                 Read::Done => {}
                 Read::Body(decoder) if decoder.is_done() => self.read = Read::Done,
-                _ => return Err(SendError::WrongState("upgrading before the request body was read")),
+                _ => {
+                    return Err(SendError::WrongState(
+                        "upgrading before the request body was read",
+                    ));
+                }
             }
         }
         exchange.keep_alive = prepared.keep_alive;
@@ -453,10 +470,10 @@ impl ServerConnection {
             });
         };
         encoder.finish(trailers, &mut self.out)?;
-        if encoder.is_close_delimited() {
-            if let Some(exchange) = &mut self.exchange {
-                exchange.keep_alive = false;
-            }
+        if encoder.is_close_delimited()
+            && let Some(exchange) = &mut self.exchange
+        {
+            exchange.keep_alive = false;
         }
         self.write = Write::Done;
         self.finish_exchange();
@@ -472,8 +489,10 @@ impl ServerConnection {
         let reason = status.canonical_reason().unwrap_or("Error");
         let body = format!("{status} {reason}\n");
         let mut head = ResponseHead::new(status);
-        head.headers.push_unchecked(b"Content-Type", b"text/plain; charset=utf-8");
-        head.headers.push_unchecked(b"Content-Length", body.len().to_string().as_bytes());
+        head.headers
+            .push_unchecked(b"Content-Type", b"text/plain; charset=utf-8");
+        head.headers
+            .push_unchecked(b"Content-Length", body.len().to_string().as_bytes());
         head.headers.push_unchecked(b"Connection", b"close");
         head.write_to(&mut self.out);
         self.out.extend_from_slice(body.as_bytes());

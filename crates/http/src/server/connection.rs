@@ -64,7 +64,10 @@ impl Shared {
     /// Whether `exchange` is the one in progress (handles of finished
     /// exchanges must not touch the next one).
     pub(crate) fn is_current(&self, exchange: &Rc<Exchange>) -> bool {
-        self.current.borrow().as_ref().is_some_and(|current| Rc::ptr_eq(current, exchange))
+        self.current
+            .borrow()
+            .as_ref()
+            .is_some_and(|current| Rc::ptr_eq(current, exchange))
     }
 
     /// Polls the machine and acts on what it says until it has nothing more.
@@ -95,7 +98,11 @@ impl Shared {
             return None;
         }
         let mut conn = self.conn.borrow_mut();
-        let waiting_for_consumer = self.current.borrow().as_ref().is_some_and(|exchange| !exchange.wants_data());
+        let waiting_for_consumer = self
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|exchange| !exchange.wants_data());
         if waiting_for_consumer && conn.read_phase() == ReadPhase::Body && !conn.request_body_complete() {
             return None;
         }
@@ -178,14 +185,24 @@ impl Shared {
         }
         let (wants_close, wants_input, phase, buffered, body_complete) = {
             let conn = self.conn.borrow();
-            (conn.wants_close(), conn.wants_input(), conn.read_phase(), conn.buffered_len(), conn.request_body_complete())
+            (
+                conn.wants_close(),
+                conn.wants_input(),
+                conn.read_phase(),
+                conn.buffered_len(),
+                conn.request_body_complete(),
+            )
         };
         if wants_close {
             self.cancel_timer();
             self.close();
             return;
         }
-        let consumer_blocked = self.current.borrow().as_ref().is_some_and(|exchange| !exchange.wants_data());
+        let consumer_blocked = self
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|exchange| !exchange.wants_data());
         let body_blocked = phase == ReadPhase::Body && consumer_blocked && !body_complete;
         if !wants_input || (body_blocked && buffered > 0) {
             self.transport.pause_reading();
@@ -247,7 +264,11 @@ impl Shared {
         if self.closed.get() || self.closing.get() {
             return;
         }
-        let body_blocked = self.current.borrow().as_ref().is_some_and(|exchange| !exchange.wants_data());
+        let body_blocked = self
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|exchange| !exchange.wants_data());
         let Some(deadline) = self.deadline(body_blocked) else {
             return;
         };
@@ -280,12 +301,18 @@ impl Shared {
 /// [`HttpServer`](crate::server::HttpServer)).
 pub struct HttpServerProtocol {
     shared: Option<Rc<Shared>>,
-    setup: Option<(Rc<dyn Handler>, Rc<dyn Clock>, Rc<ServerOptions>)>,
+    setup: Option<Setup>,
 }
+
+/// What a connection needs from its server until it is made.
+type Setup = (Rc<dyn Handler>, Rc<dyn Clock>, Rc<ServerOptions>);
 
 impl HttpServerProtocol {
     pub(crate) fn new(handler: Rc<dyn Handler>, clock: Rc<dyn Clock>, options: Rc<ServerOptions>) -> Self {
-        HttpServerProtocol { shared: None, setup: Some((handler, clock, options)) }
+        HttpServerProtocol {
+            shared: None,
+            setup: Some((handler, clock, options)),
+        }
     }
 
     /// Runs `f` on the protocol the connection was upgraded to, with no borrow held.

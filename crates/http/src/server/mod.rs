@@ -1,4 +1,4 @@
-//! The server adapter: a gyre [`Protocol`](gyre_core::Protocol) that drives
+//! The server adapter: a gyre `Protocol` that drives
 //! a [`ServerConnection`](crate::proto::ServerConnection) and hands each
 //! request to a [`Handler`].
 //!
@@ -19,7 +19,7 @@
 //! * The [`Response`] is a handle the handler may keep: write the head,
 //!   body pieces over time (from Deferred callbacks, from a producer
 //!   registered with [`Response::register_producer`]) and finish.
-//! * Timeouts run on the [`Clock`](gyre_core::Clock) given to
+//! * Timeouts run on the [`Clock`] given to
 //!   [`HttpServer::new`]: a request head must arrive within
 //!   [`ServerOptions::head_timeout`] of its first byte (a slowloris peer
 //!   sending a byte at a time is cut off there, with `408`), an idle
@@ -115,7 +115,11 @@ impl HttpServer {
     /// A server answering with `handler`, timing out on `clock` (the
     /// reactor, or a manual clock in tests), with default options.
     pub fn new(clock: Rc<dyn Clock>, handler: impl Handler) -> Self {
-        HttpServer { handler: Rc::new(handler), clock, options: Rc::new(ServerOptions::default()) }
+        HttpServer {
+            handler: Rc::new(handler),
+            clock,
+            options: Rc::new(ServerOptions::default()),
+        }
     }
 
     /// The same server with other options.

@@ -22,7 +22,12 @@ pub struct Request {
 
 impl Request {
     pub(crate) fn new(head: RequestHead, body: RequestBody, peer: Address, host: Address) -> Self {
-        Request { head, body, peer, host }
+        Request {
+            head,
+            body,
+            peer,
+            host,
+        }
     }
 
     /// The request line and header fields.
@@ -217,12 +222,12 @@ impl RequestBody {
             }
             _ => exchange.state.set(BodyState::Streaming),
         }
-        if let Some(shared) = upgrade(&self.shared) {
-            if shared.is_current(exchange) {
-                shared.conn.borrow_mut().accept_body();
-                shared.flush();
-                shared.drive();
-            }
+        if let Some(shared) = upgrade(&self.shared)
+            && shared.is_current(exchange)
+        {
+            shared.conn.borrow_mut().accept_body();
+            shared.flush();
+            shared.drive();
         }
     }
 

@@ -37,7 +37,10 @@ impl Response {
         Response { shared, exchange }
     }
 
-    fn with_conn<R>(&self, f: impl FnOnce(&mut ServerConnection) -> Result<R, SendError>) -> Result<(Rc<Shared>, R), SendError> {
+    fn with_conn<R>(
+        &self,
+        f: impl FnOnce(&mut ServerConnection) -> Result<R, SendError>,
+    ) -> Result<(Rc<Shared>, R), SendError> {
         let shared = upgrade(&self.shared).ok_or(SendError::Closed)?;
         if self.exchange.abandoned.get() || !shared.is_current(&self.exchange) {
             return Err(if self.exchange.finished.get() {
@@ -60,13 +63,16 @@ impl Response {
     /// through [`upgrade`](Self::upgrade) instead.
     pub fn send_head(&self, head: ResponseHead) -> Result<(), SendError> {
         if self.is_upgrade(&head) {
-            return Err(SendError::InvalidHead("this answer hands the connection over: use Response::upgrade"));
+            return Err(SendError::InvalidHead(
+                "this answer hands the connection over: use Response::upgrade",
+            ));
         }
         self.with_conn(|conn| conn.send_response(head)).map(drop)
     }
 
     fn is_upgrade(&self, head: &ResponseHead) -> bool {
-        head.status == StatusCode::SWITCHING_PROTOCOLS || (self.exchange.method == Method::CONNECT && head.status.is_success())
+        head.status == StatusCode::SWITCHING_PROTOCOLS
+            || (self.exchange.method == Method::CONNECT && head.status.is_success())
     }
 
     /// Sends body bytes (after the head).
@@ -108,11 +114,14 @@ impl Response {
     /// The request body must have been read (upgrade requests have none).
     pub fn upgrade(&self, head: ResponseHead, protocol: impl Protocol) -> Result<(), SendError> {
         if !self.is_upgrade(&head) {
-            return Err(SendError::InvalidHead("only 101, or a 2xx to CONNECT, hands the connection over"));
+            return Err(SendError::InvalidHead(
+                "only 101, or a 2xx to CONNECT, hands the connection over",
+            ));
         }
         let (shared, rest) = self.with_conn(|conn| {
             conn.send_response(head)?;
-            conn.take_upgraded().ok_or(SendError::WrongState("the connection was not upgraded"))
+            conn.take_upgraded()
+                .ok_or(SendError::WrongState("the connection was not upgraded"))
         })?;
         self.exchange.complete();
         shared.current.borrow_mut().take();
@@ -132,10 +141,10 @@ impl Response {
 
     /// Removes the producer registered with [`register_producer`](Self::register_producer).
     pub fn unregister_producer(&self) {
-        if self.exchange.producer_registered.replace(false) {
-            if let Some(shared) = upgrade(&self.shared) {
-                shared.transport.unregister_producer();
-            }
+        if self.exchange.producer_registered.replace(false)
+            && let Some(shared) = upgrade(&self.shared)
+        {
+            shared.transport.unregister_producer();
         }
     }
 

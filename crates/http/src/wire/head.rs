@@ -37,7 +37,12 @@ impl RequestHead {
     /// An HTTP/1.1 request for `target` with no header fields yet.
     pub fn new(method: Method, target: &str) -> Result<RequestHead, HttpError> {
         let target = RequestTarget::parse(&method, target)?;
-        Ok(RequestHead { method, target, version: Version::HTTP_11, headers: HeaderMap::new() })
+        Ok(RequestHead {
+            method,
+            target,
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+        })
     }
 
     /// Writes the head, ending with the empty line.
@@ -104,12 +109,22 @@ impl ResponseHead {
     }
 
     /// A head whose reason phrase was validated by the parser.
-    pub(crate) fn parsed(status: StatusCode, version: Version, reason: &str, headers: HeaderMap) -> ResponseHead {
+    pub(crate) fn parsed(
+        status: StatusCode,
+        version: Version,
+        reason: &str,
+        headers: HeaderMap,
+    ) -> ResponseHead {
         let reason = match status.canonical_reason() {
             Some(canonical) if canonical == reason => Cow::Borrowed(canonical),
             _ => Cow::Owned(reason.to_owned()),
         };
-        ResponseHead { status, version, reason, headers }
+        ResponseHead {
+            status,
+            version,
+            reason,
+            headers,
+        }
     }
 
     /// The reason phrase (informative only; never interpret it).

@@ -61,13 +61,19 @@ impl HeaderMap {
     /// Fails when `name` is not a token or `value` holds a control
     /// character (CR, LF, NUL, ...) or leading/trailing whitespace, so a
     /// header built from untrusted data can never inject a line.
-    pub fn append(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<&mut Self, SendError> {
+    pub fn append(
+        &mut self,
+        name: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<&mut Self, SendError> {
         let (name, value) = (name.as_ref(), value.as_ref());
         if !is_token(name) {
             return Err(SendError::InvalidHead("header field name is not a token"));
         }
         if !is_field_value(value) {
-            return Err(SendError::InvalidHead("header field value holds a control character or edge whitespace"));
+            return Err(SendError::InvalidHead(
+                "header field value holds a control character or edge whitespace",
+            ));
         }
         self.push_unchecked(name, value);
         Ok(self)
@@ -75,7 +81,11 @@ impl HeaderMap {
 
     /// Replaces every field called `name` by one with `value`, at the
     /// position of the first one (or at the end).
-    pub fn insert(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<&mut Self, SendError> {
+    pub fn insert(
+        &mut self,
+        name: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<&mut Self, SendError> {
         let (name, value) = (name.as_ref(), value.as_ref());
         if !is_token(name) || !is_field_value(value) {
             return Err(SendError::InvalidHead("invalid header field"));
@@ -86,7 +96,11 @@ impl HeaderMap {
                 self.buf.extend_from_slice(name);
                 let value_at = self.buf.len();
                 self.buf.extend_from_slice(value);
-                self.entries[first] = Entry { start, value: value_at, end: self.buf.len() };
+                self.entries[first] = Entry {
+                    start,
+                    value: value_at,
+                    end: self.buf.len(),
+                };
                 let mut index = 0;
                 self.entries.retain(|entry| {
                     let keep = index <= first || !eq_name(&self.buf[entry.start..entry.value], name);
@@ -106,7 +120,11 @@ impl HeaderMap {
         self.buf.extend_from_slice(name);
         let value_at = self.buf.len();
         self.buf.extend_from_slice(value);
-        self.entries.push(Entry { start, value: value_at, end: self.buf.len() });
+        self.entries.push(Entry {
+            start,
+            value: value_at,
+            end: self.buf.len(),
+        });
     }
 
     /// Removes every field called `name`; returns how many there were.
@@ -114,7 +132,8 @@ impl HeaderMap {
         let name = name.as_ref();
         let before = self.entries.len();
         let buf = &self.buf;
-        self.entries.retain(|entry| !eq_name(&buf[entry.start..entry.value], name));
+        self.entries
+            .retain(|entry| !eq_name(&buf[entry.start..entry.value], name));
         if self.entries.is_empty() {
             self.buf.clear();
         }
@@ -128,7 +147,9 @@ impl HeaderMap {
     }
 
     fn position(&self, name: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|entry| eq_name(&self.buf[entry.start..entry.value], name))
+        self.entries
+            .iter()
+            .position(|entry| eq_name(&self.buf[entry.start..entry.value], name))
     }
 
     /// The value of the first field called `name`.
@@ -144,9 +165,10 @@ impl HeaderMap {
     /// The values of every field called `name`, in order.
     pub fn get_all(&self, name: impl AsRef<[u8]>) -> impl Iterator<Item = &[u8]> {
         let name = name.as_ref().to_owned_small();
-        self.entries.iter().filter_map(move |entry| {
-            eq_name(&self.buf[entry.start..entry.value], name.as_slice()).then(|| &self.buf[entry.value..entry.end])
-        })
+        self.entries
+            .iter()
+            .filter(move |entry| eq_name(&self.buf[entry.start..entry.value], name.as_slice()))
+            .map(|entry| &self.buf[entry.value..entry.end])
     }
 
     /// How many fields are called `name`.
@@ -244,7 +266,10 @@ impl NameBuf {
 impl fmt::Debug for HeaderMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.iter().map(|(name, value)| format!("{name}: {}", value.escape_ascii())))
+            .entries(
+                self.iter()
+                    .map(|(name, value)| format!("{name}: {}", value.escape_ascii())),
+            )
             .finish()
     }
 }
@@ -270,7 +295,13 @@ mod tests {
     #[test]
     fn order_duplicates_and_case_are_kept() {
         let mut headers = HeaderMap::new();
-        headers.append("B", "1").unwrap().append("a", "2").unwrap().append("b", "3").unwrap();
+        headers
+            .append("B", "1")
+            .unwrap()
+            .append("a", "2")
+            .unwrap()
+            .append("b", "3")
+            .unwrap();
         let fields: Vec<(&str, &[u8])> = headers.iter().collect();
         assert_eq!(fields, [("B", &b"1"[..]), ("a", b"2"), ("b", b"3")]);
         assert_eq!(headers.get_all("b").collect::<Vec<_>>(), [&b"1"[..], b"3"]);
@@ -283,12 +314,24 @@ mod tests {
     #[test]
     fn insert_replaces_all_at_the_first_position_and_remove_removes_all() {
         let mut headers = HeaderMap::new();
-        headers.append("x", "1").unwrap().append("y", "2").unwrap().append("X", "3").unwrap();
+        headers
+            .append("x", "1")
+            .unwrap()
+            .append("y", "2")
+            .unwrap()
+            .append("X", "3")
+            .unwrap();
         headers.insert("X", "new").unwrap();
-        assert_eq!(headers.iter().collect::<Vec<_>>(), [("X", &b"new"[..]), ("y", b"2")]);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            [("X", &b"new"[..]), ("y", b"2")]
+        );
         headers.insert("z", "4").unwrap();
         assert_eq!(headers.remove("Y"), 1);
-        assert_eq!(headers.iter().collect::<Vec<_>>(), [("X", &b"new"[..]), ("z", b"4")]);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            [("X", &b"new"[..]), ("z", b"4")]
+        );
         headers.clear();
         assert!(headers.is_empty());
     }
@@ -296,7 +339,11 @@ mod tests {
     #[test]
     fn tokens_in_list_fields() {
         let mut headers = HeaderMap::new();
-        headers.append("Connection", "Keep-Alive ,  TE").unwrap().append("connection", "CLOSE").unwrap();
+        headers
+            .append("Connection", "Keep-Alive ,  TE")
+            .unwrap()
+            .append("connection", "CLOSE")
+            .unwrap();
         assert!(headers.has_token("connection", "close"));
         assert!(headers.has_token("CONNECTION", "te"));
         assert!(!headers.has_token("connection", "upgrade"));
@@ -308,7 +355,15 @@ mod tests {
     #[test]
     fn invalid_fields_are_refused() {
         let mut headers = HeaderMap::new();
-        for (name, value) in [("", "v"), ("a b", "v"), ("a:", "v"), ("n", "a\rb"), ("n", "a\nb"), ("n", " v"), ("n", "\0")] {
+        for (name, value) in [
+            ("", "v"),
+            ("a b", "v"),
+            ("a:", "v"),
+            ("n", "a\rb"),
+            ("n", "a\nb"),
+            ("n", " v"),
+            ("n", "\0"),
+        ] {
             assert!(headers.append(name, value).is_err(), "{name:?}: {value:?}");
             assert!(headers.insert(name, value).is_err());
         }

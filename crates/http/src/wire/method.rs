@@ -75,7 +75,8 @@ impl Method {
             b"PATCH" => Inner::Patch,
             _ if bytes.len() <= MAX_METHOD_LEN && is_token(bytes) => {
                 // A token is ASCII, so this cannot fail.
-                let name = std::str::from_utf8(bytes).map_err(|_| HttpError::new(ErrorKind::InvalidMethod))?;
+                let name =
+                    std::str::from_utf8(bytes).map_err(|_| HttpError::new(ErrorKind::InvalidMethod))?;
                 Inner::Other(name.into())
             }
             _ => return Err(HttpError::new(ErrorKind::InvalidMethod)),
@@ -132,7 +133,9 @@ mod tests {
 
     #[test]
     fn standard_methods_round_trip_and_are_case_sensitive() {
-        for name in ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] {
+        for name in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ] {
             assert_eq!(Method::from_bytes(name.as_bytes()).unwrap().as_str(), name);
         }
         let lower = Method::from_bytes(b"get").unwrap();
@@ -142,8 +145,19 @@ mod tests {
 
     #[test]
     fn invalid_tokens_are_refused() {
-        for bad in [&b""[..], b"GE T", b"G\x01T", b"GET\r", b"\xffGET", &[b'A'; MAX_METHOD_LEN + 1]] {
-            assert!(Method::from_bytes(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
+        for bad in [
+            &b""[..],
+            b"GE T",
+            b"G\x01T",
+            b"GET\r",
+            b"\xffGET",
+            &[b'A'; MAX_METHOD_LEN + 1],
+        ] {
+            assert!(
+                Method::from_bytes(bad).is_err(),
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
         }
         assert!(Method::from_bytes(&[b'A'; MAX_METHOD_LEN]).is_ok());
     }

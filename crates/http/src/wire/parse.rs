@@ -35,7 +35,11 @@ pub struct HeadLimits {
 
 impl Default for HeadLimits {
     fn default() -> Self {
-        HeadLimits { max_start_line: 8 * 1024, max_head: 32 * 1024, max_headers: 100 }
+        HeadLimits {
+            max_start_line: 8 * 1024,
+            max_head: 32 * 1024,
+            max_headers: 100,
+        }
     }
 }
 
@@ -134,15 +138,30 @@ pub fn parse_request_head(head: &[u8], limits: &HeadLimits) -> Result<RequestHea
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(ErrorKind::InvalidStartLine.into()),
         Err(error) => {
-            return Err(classify(error, head, request.method.is_none(), request.path.is_none(), false).into());
+            return Err(classify(
+                error,
+                head,
+                request.method.is_none(),
+                request.path.is_none(),
+                false,
+            )
+            .into());
         }
     }
     let method = Method::from_bytes(request.method.unwrap_or("").as_bytes())?;
     let target = RequestTarget::parse(&method, request.path.unwrap_or(""))?;
-    let version = request.version.and_then(Version::from_minor).ok_or(ErrorKind::InvalidVersion)?;
+    let version = request
+        .version
+        .and_then(Version::from_minor)
+        .ok_or(ErrorKind::InvalidVersion)?;
     let headers = collect_headers(request.headers, head.len());
     check_host(&headers, version)?;
-    Ok(RequestHead { method, target, version, headers })
+    Ok(RequestHead {
+        method,
+        target,
+        version,
+        headers,
+    })
 }
 
 /// Parses a complete response head (`head` ends with its empty line).
@@ -158,9 +177,17 @@ pub fn parse_response_head(head: &[u8], limits: &HeadLimits) -> Result<ResponseH
         Err(error) => return Err(classify(error, head, false, false, true).into()),
     }
     let status = StatusCode::new(response.code.unwrap_or(0))?;
-    let version = response.version.and_then(Version::from_minor).ok_or(ErrorKind::InvalidVersion)?;
+    let version = response
+        .version
+        .and_then(Version::from_minor)
+        .ok_or(ErrorKind::InvalidVersion)?;
     let headers = collect_headers(response.headers, head.len());
-    Ok(ResponseHead::parsed(status, version, response.reason.unwrap_or(""), headers))
+    Ok(ResponseHead::parsed(
+        status,
+        version,
+        response.reason.unwrap_or(""),
+        headers,
+    ))
 }
 
 fn check_head_size(head: &[u8], limits: &HeadLimits, long_line: ErrorKind) -> Result<(), HttpError> {
@@ -204,17 +231,28 @@ fn is_valid_host(value: &[u8]) -> bool {
     let port_ok = port.len() <= 5 && port.iter().all(u8::is_ascii_digit);
     let host_ok = match host.strip_prefix(b"[") {
         Some(literal) => literal.strip_suffix(b"]").is_some_and(|inner| {
-            !inner.is_empty() && inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         }),
         None => host.iter().all(|&b| is_reg_name_byte(b)),
     };
-    port_ok && host_ok && !(host.is_empty() && !port.is_empty())
+    // A port needs a host in front of it.
+    port_ok && host_ok && (port.is_empty() || !host.is_empty())
 }
 
 /// Names the RFC 9112 rule an httparse error broke, looking at the head.
-fn classify(error: httparse::Error, head: &[u8], no_method: bool, no_target: bool, response: bool) -> ErrorKind {
+fn classify(
+    error: httparse::Error,
+    head: &[u8],
+    no_method: bool,
+    no_target: bool,
+    response: bool,
+) -> ErrorKind {
     let first_line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let has_bare_cr = head.windows(2).any(|pair| pair[0] == b'\r' && pair[1] != b'\n') || head.ends_with(b"\r");
+    let has_bare_cr =
+        head.windows(2).any(|pair| pair[0] == b'\r' && pair[1] != b'\n') || head.ends_with(b"\r");
     match error {
         httparse::Error::TooManyHeaders => ErrorKind::TooManyHeaders,
         httparse::Error::Token if no_method => ErrorKind::InvalidMethod,
@@ -238,7 +276,11 @@ fn classify_version(line: &[u8], response: bool) -> ErrorKind {
         && version[5].is_ascii_digit()
         && version[6] == b'.'
         && version[7].is_ascii_digit();
-    if well_formed { ErrorKind::UnsupportedVersion } else { ErrorKind::InvalidVersion }
+    if well_formed {
+        ErrorKind::UnsupportedVersion
+    } else {
+        ErrorKind::InvalidVersion
+    }
 }
 
 /// Which header-name rule failed: obs-fold, whitespace before the colon, or the name itself.

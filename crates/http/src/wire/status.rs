@@ -126,7 +126,11 @@ impl StatusCode {
     /// The three digits as ASCII.
     pub(crate) fn digits(self) -> [u8; 3] {
         let code = self.0;
-        [b'0' + (code / 100) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8]
+        [
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+        ]
     }
 }
 

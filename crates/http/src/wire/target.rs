@@ -70,7 +70,10 @@ impl RequestTarget {
         } else {
             return Err(invalid());
         };
-        Ok(RequestTarget { raw: raw.into(), form })
+        Ok(RequestTarget {
+            raw: raw.into(),
+            form,
+        })
     }
 
     /// The target as sent.
@@ -92,14 +95,20 @@ impl RequestTarget {
             TargetForm::Absolute => {
                 let rest = self.after_scheme();
                 match rest.strip_prefix("//") {
-                    Some(with_authority) => with_authority.find(['/', '?']).map_or("", |at| &with_authority[at..]),
+                    Some(with_authority) => with_authority
+                        .find(['/', '?'])
+                        .map_or("", |at| &with_authority[at..]),
                     None => rest,
                 }
             }
             TargetForm::Authority | TargetForm::Asterisk => return "",
         };
         let path = path_and_query.split('?').next().unwrap_or("");
-        if path.is_empty() && self.form == TargetForm::Absolute { "/" } else { path }
+        if path.is_empty() && self.form == TargetForm::Absolute {
+            "/"
+        } else {
+            path
+        }
     }
 
     /// The query, after `?`, if there is one.
@@ -152,7 +161,10 @@ fn is_authority_with_port(raw: &str) -> bool {
     let port_ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
     let host_ok = if let Some(literal) = host.strip_prefix('[') {
         literal.strip_suffix(']').is_some_and(|inner| {
-            !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         })
     } else {
         !host.is_empty() && host.bytes().all(is_reg_name_byte)
@@ -163,7 +175,24 @@ fn is_authority_with_port(raw: &str) -> bool {
 /// Characters of a registered host name (unreserved, sub-delims, percent).
 pub(crate) fn is_reg_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+        )
 }
 
 impl fmt::Display for RequestTarget {
@@ -213,9 +242,15 @@ mod tests {
     #[test]
     fn parts() {
         let target = RequestTarget::parse(&Method::GET, "http://h:1?x=1").unwrap();
-        assert_eq!((target.scheme(), target.authority(), target.path(), target.query()), (Some("http"), Some("h:1"), "/", Some("x=1")));
+        assert_eq!(
+            (target.scheme(), target.authority(), target.path(), target.query()),
+            (Some("http"), Some("h:1"), "/", Some("x=1"))
+        );
         let target = RequestTarget::parse(&Method::GET, "/p/q").unwrap();
-        assert_eq!((target.scheme(), target.authority(), target.path(), target.query()), (None, None, "/p/q", None));
+        assert_eq!(
+            (target.scheme(), target.authority(), target.path(), target.query()),
+            (None, None, "/p/q", None)
+        );
         let target = RequestTarget::parse(&Method::GET, "urn:x:y").unwrap();
         assert_eq!((target.authority(), target.path()), (None, "x:y"));
     }

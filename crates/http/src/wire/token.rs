@@ -18,24 +18,31 @@ pub(crate) fn is_token(bytes: &[u8]) -> bool {
 /// spaces and tabs inside, no leading or trailing whitespace, and no CR,
 /// LF, NUL or other control character (RFC 9110 §5.5).
 pub(crate) fn is_field_value(bytes: &[u8]) -> bool {
-    let inner_ok = bytes
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    let inner_ok = bytes.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
     let trimmed = !matches!(bytes.first(), Some(b' ' | b'\t')) && !matches!(bytes.last(), Some(b' ' | b'\t'));
     inner_ok && trimmed
 }
 
 /// `bytes` without leading and trailing spaces and tabs (optional whitespace).
 pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |end| end + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |end| end + 1);
     &bytes[start..end]
 }
 
 /// The elements of a comma-separated list field value, trimmed, empty
 /// elements skipped (RFC 9110 §5.6.1).
 pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim_ows).filter(|element| !element.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
 }
 
 #[cfg(test)]

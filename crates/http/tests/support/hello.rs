@@ -15,8 +15,16 @@ impl Hello {
     /// Starts it and waits for its "listening on" line.
     pub fn start() -> Hello {
         let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), "http_hello");
-        let (child, line) = start_until(Command::new(binary).args(["--listen", "tcp:0:interface=127.0.0.1"]), b"", "listening on");
-        let port = line.rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port in the ready line");
+        let (child, line) = start_until(
+            Command::new(binary).args(["--listen", "tcp:0:interface=127.0.0.1"]),
+            b"",
+            "listening on",
+        );
+        let port = line
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("a port in the ready line");
         Hello { _child: child, port }
     }
 

@@ -21,17 +21,30 @@ pub struct ServerRun {
 /// their status.
 pub fn serve(config: ServerConfig, chunks: &mut dyn Iterator<Item = &[u8]>, eof: bool) -> ServerRun {
     let mut conn = ServerConnection::new(config);
-    let mut run = ServerRun { log: Vec::new(), sent: Vec::new(), wants_close: false };
+    let mut run = ServerRun {
+        log: Vec::new(),
+        sent: Vec::new(),
+        wants_close: false,
+    };
     let mut current: Option<(Method, String, Vec<u8>)> = None;
-    let feed = |conn: &mut ServerConnection, run: &mut ServerRun, current: &mut Option<(Method, String, Vec<u8>)>| {
+    let feed = |conn: &mut ServerConnection,
+                run: &mut ServerRun,
+                current: &mut Option<(Method, String, Vec<u8>)>| {
         while let Some(event) = conn.poll_event() {
             match event {
                 ServerEvent::Request(head) => {
-                    run.log.push(format!("request {} {} {}", head.method, head.target, head.version));
+                    run.log.push(format!(
+                        "request {} {} {}",
+                        head.method, head.target, head.version
+                    ));
                     *current = Some((head.method.clone(), head.target.to_string(), Vec::new()));
                     conn.accept_body();
                 }
-                ServerEvent::Data(data) => current.as_mut().expect("data inside a request").2.extend_from_slice(data),
+                ServerEvent::Data(data) => current
+                    .as_mut()
+                    .expect("data inside a request")
+                    .2
+                    .extend_from_slice(data),
                 ServerEvent::End(trailers) => {
                     let (method, target, body) = current.take().expect("end of a request");
                     run.log.push(format!("body {}", body.escape_ascii()));
@@ -67,7 +80,9 @@ fn respond(conn: &mut ServerConnection, method: &Method, target: &str, body: &[u
     let text = format!("{method} {target} got {} bytes", body.len());
     let mut head = ResponseHead::new(StatusCode::OK);
     if !target.ends_with("/chunked") {
-        head.headers.append("Content-Length", text.len().to_string()).unwrap();
+        head.headers
+            .append("Content-Length", text.len().to_string())
+            .unwrap();
     }
     conn.send_response(head).unwrap();
     conn.send_data(text.as_bytes()).unwrap();
@@ -92,9 +107,18 @@ pub struct ClientRun {
 }
 
 /// Sends `method /` (with `extra` header lines), then feeds the server's bytes.
-pub fn fetch(method: Method, extra: &[(&str, &str)], chunks: &mut dyn Iterator<Item = &[u8]>, eof: bool) -> ClientRun {
+pub fn fetch(
+    method: Method,
+    extra: &[(&str, &str)],
+    chunks: &mut dyn Iterator<Item = &[u8]>,
+    eof: bool,
+) -> ClientRun {
     let mut conn = ClientConnection::default();
-    let target = if method == Method::CONNECT { "example.com:443" } else { "/" };
+    let target = if method == Method::CONNECT {
+        "example.com:443"
+    } else {
+        "/"
+    };
     let mut head = gyre_http::RequestHead::new(method, target).unwrap();
     head.headers.append("Host", "example.com").unwrap();
     for (name, value) in extra {
@@ -103,7 +127,11 @@ pub fn fetch(method: Method, extra: &[(&str, &str)], chunks: &mut dyn Iterator<I
     conn.send_request(head).unwrap();
     conn.send_end(&HeaderMap::new()).unwrap();
     drop(conn.poll_transmit());
-    let mut run = ClientRun { log: Vec::new(), reusable: false, upgraded: None };
+    let mut run = ClientRun {
+        log: Vec::new(),
+        reusable: false,
+        upgraded: None,
+    };
     let mut body = Vec::new();
     let drain = |conn: &mut ClientConnection, run: &mut ClientRun, body: &mut Vec<u8>| {
         while let Some(event) = conn.poll_event() {
