@@ -309,10 +309,20 @@ fn respond(request: &[u8], answer: Answer) -> Vec<u8> {
     sent
 }
 
+/// (name, method, version, extra headers, body, answer, what h11 must see)
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [u8],
+    Answer,
+    &'static str,
+);
+
 #[test]
 fn every_kind_of_response_parses_in_h11() {
-    // (name, method, version, headers, body, answer, what h11 must see)
-    let cases: &[(&str, &str, &str, &[(&str, &str)], &[u8], Answer, &str)] = &[
+    let cases: &[Case] = &[
         ("length", "GET", "1.1", &[], b"", Answer::Length, "200 data end"),
         ("chunked", "GET", "1.1", &[], b"", Answer::Chunked, "200 data end"),
         (
