@@ -1,0 +1,120 @@
+//! [`ReadBuffer`]: the bytes a machine has received and not yet used.
+//!
+//! Used bytes are only skipped over (`consume` moves a start offset), so a
+//! slice handed out in an event stays valid until the next call that takes
+//! input; the buffer is compacted then. Once empty it keeps at most
+//! [`KEEP_CAPACITY`] bytes of capacity, so an idle keep-alive connection
+//! holds little memory while a busy one reuses its allocation.
+
+/// Capacity an emptied buffer keeps for the next message.
+pub const KEEP_CAPACITY: usize = 8 * 1024;
+
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    /// How far past `start` the search for the end of a head has looked.
+    pub scanned: usize,
+}
+
+impl ReadBuffer {
+    /// Appends received bytes, first dropping the used ones.
+    pub fn push(&mut self, data: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Drops used bytes (called before taking input, never while an
+    /// event borrows the buffer).
+    pub fn compact(&mut self) {
+        if self.start == 0 {
+            return;
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf.shrink_to(KEEP_CAPACITY);
+            }
+        } else {
+            self.buf.drain(..self.start);
+        }
+        self.start = 0;
+    }
+
+    /// The unused bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// The last `len` bytes marked used, still in memory until the next
+    /// `push` or `compact` (how a decoded slice outlives its `consume`).
+    pub fn just_consumed(&self, len: usize) -> &[u8] {
+        &self.buf[self.start - len..self.start]
+    }
+
+    /// Marks `n` bytes used. They stay in memory until the next `push` or `compact`.
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.scanned = 0;
+    }
+
+    /// How many unused bytes there are.
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether every byte was used.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the unused bytes out, leaving the buffer empty.
+    pub fn take(&mut self) -> Vec<u8> {
+        let rest = self.buf.split_off(self.start);
+        self.buf = Vec::new();
+        self.start = 0;
+        rest
+    }
+
+    /// Skips empty lines (CRLF or LF) at the start, which RFC 9112 §2.2
+    /// lets a server ignore before a request line.
+    pub fn skip_empty_lines(&mut self) {
+        loop {
+            match self.bytes() {
+                [b'\r', b'\n', ..] => self.consume(2),
+                [b'\n', ..] => self.consume(1),
+                _ => return,
+            }
+        }
+    }
+}
+
+/// Bytes waiting to be sent, borrowed from a machine. Dropping the
+/// `Transmit` marks them sent, so take them with `Deref` and write them.
+#[derive(Debug)]
+pub struct Transmit<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> Transmit<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Option<Transmit<'a>> {
+        (!out.is_empty()).then_some(Transmit { out })
+    }
+}
+
+impl std::ops::Deref for Transmit<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.out
+    }
+}
+
+impl Drop for Transmit<'_> {
+    fn drop(&mut self) {
+        self.out.clear();
+        if self.out.capacity() > 4 * KEEP_CAPACITY {
+            self.out.shrink_to(KEEP_CAPACITY);
+        }
+    }
+}

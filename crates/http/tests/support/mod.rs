@@ -1,0 +1,5 @@
+//! Shared helpers of the gyre-http integration tests.
+#![allow(dead_code)]
+
+pub mod hello;
+pub mod transcript;
