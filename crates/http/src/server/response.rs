@@ -134,8 +134,14 @@ impl Response {
     /// client reads. It is unregistered when the response finishes.
     pub fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
         let (shared, ()) = self.with_conn(|_| Ok(())).map_err(Failure::new)?;
-        shared.transport.register_producer(producer)?;
-        self.exchange.producer_registered.set(true);
+        // Marked first: a pull producer is asked for its first chunk inside
+        // `register_producer` and may finish the response right there, and
+        // `finish` must then unregister it.
+        let before = self.exchange.producer_registered.replace(true);
+        if let Err(failure) = shared.transport.register_producer(producer) {
+            self.exchange.producer_registered.set(before);
+            return Err(failure);
+        }
         Ok(())
     }
 
