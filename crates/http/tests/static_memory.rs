@@ -128,6 +128,15 @@ fn several_ranges_make_an_exactly_sized_multipart_body() {
          \r\n--{boundary}--\r\n"
     );
     assert_eq!(body(&answer), expected);
+    let again = ask_draining(
+        StaticFiles::new(tree.path()),
+        "GET /digits.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1, 10-12\r\n\r\n",
+    );
+    assert_ne!(
+        field(&again, "Content-Type"),
+        Some(media),
+        "boundaries are random"
+    );
     assert_eq!(
         field(&answer, "Content-Length"),
         Some(expected.len().to_string().as_str())
@@ -210,6 +219,7 @@ fn hostile_paths_dotfiles_and_symlinks_out_of_the_root_are_refused() {
     std::os::unix::fs::symlink(outside.path().join("hello.txt"), tree.path().join("escape.txt")).unwrap();
     std::os::unix::fs::symlink(outside.path(), tree.path().join("escape-dir")).unwrap();
     std::os::unix::fs::symlink(tree.path().join("hello.txt"), tree.path().join("inside.txt")).unwrap();
+    std::os::unix::fs::symlink(tree.path().join(".secret"), tree.path().join("public.txt")).unwrap();
     let site = || StaticFiles::new(tree.path().join("sub dir"));
     for (path, status) in [
         ("/../hello.txt", "400"),
@@ -226,7 +236,13 @@ fn hostile_paths_dotfiles_and_symlinks_out_of_the_root_are_refused() {
         );
     }
     let root = || StaticFiles::new(tree.path());
-    for path in ["/.secret", "/escape.txt", "/escape-dir/hello.txt", "/missing"] {
+    for path in [
+        "/.secret",
+        "/public.txt",
+        "/escape.txt",
+        "/escape-dir/hello.txt",
+        "/missing",
+    ] {
         let answer = get(root(), path, "");
         assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer}");
     }

@@ -257,6 +257,11 @@ fn listings_escape_names_and_encode_links() {
     );
     assert!(page.find("sub%20dir").unwrap() < page.find("z.txt").unwrap());
     assert!(page.contains("Thu, 01 Jan 1970 00:00:00 GMT"));
+    assert!(page.contains("href=\"../\""), "a parent link below the root");
+    assert!(
+        !render_listing("/", &entries).contains("href=\"../\""),
+        "none at the root"
+    );
 }
 
 #[test]

@@ -56,15 +56,18 @@ pub fn sort_entries(entries: &mut [ListingEntry]) {
 }
 
 /// The HTML page for directory `title` (the decoded request path) listing
-/// `entries` in the order given (see [`sort_entries`]).
+/// `entries` in the order given (see [`sort_entries`]); a parent link
+/// except at `/`.
 pub fn render_listing(title: &str, entries: &[ListingEntry]) -> String {
     let title = escape_html(title);
     let mut page = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}</title></head>\n\
          <body><h1>Index of {title}</h1>\n<table>\n\
-         <tr><th>Name</th><th>Size</th><th>Last modified</th></tr>\n\
-         <tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n"
+         <tr><th>Name</th><th>Size</th><th>Last modified</th></tr>\n"
     );
+    if title != "/" {
+        page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+    }
     for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         let size = if entry.is_dir {

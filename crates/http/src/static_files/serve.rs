@@ -56,6 +56,9 @@ pub(crate) fn serve<S: AsRef<str>>(
     let Some(path) = resolve(site.root(), &names, confine) else {
         return refuse(response, StatusCode::NOT_FOUND);
     };
+    if !options.show_hidden && reaches_hidden(site.root(), &path) {
+        return refuse(response, StatusCode::NOT_FOUND); // a link to a dotfile
+    }
     if path.is_dir() {
         if !trailing_slash {
             return redirect_to_directory(request, response);
@@ -75,6 +78,19 @@ pub(crate) fn serve<S: AsRef<str>>(
         return refuse(response, StatusCode::NOT_FOUND);
     }
     send_file(site, request, response, &path);
+}
+
+/// Whether `path`, links followed, is a dotfile (or inside a dot
+/// directory) under the root.
+fn reaches_hidden(root: &Path, path: &Path) -> bool {
+    let Ok(real) = path.canonicalize() else {
+        return true;
+    };
+    real.strip_prefix(root).is_ok_and(|below| {
+        below
+            .components()
+            .any(|part| part.as_os_str().to_str().is_none_or(|name| name.starts_with('.')))
+    })
 }
 
 fn redirect_to_directory(request: &Request, response: &Response) {
@@ -106,7 +122,9 @@ fn send_listing(site: &StaticFiles, request: &Request, response: &Response, dir:
             continue;
         }
         let path = entry.path();
-        if !options.follow_symlinks_outside && !is_inside(site.root(), &path) {
+        if (!options.follow_symlinks_outside && !is_inside(site.root(), &path))
+            || (!options.show_hidden && reaches_hidden(site.root(), &path))
+        {
             continue;
         }
         let Ok(meta) = path.metadata() else { continue };
@@ -206,10 +224,7 @@ fn send_file(site: &StaticFiles, request: &Request, response: &Response, path: &
             (head, vec![Piece::File(ranges[0].clone())])
         }
         RangeOutcome::Partial(ranges) => {
-            let boundary = format!(
-                "gyre-{}",
-                &validators.etag.trim_matches('"').replace(['.', '-'], "")
-            );
+            let boundary = random_boundary();
             let mut head = ResponseHead::new(StatusCode::PARTIAL_CONTENT);
             let media = format!("multipart/byteranges; boundary={boundary}");
             let _ = head.headers.append("Content-Type", media);
@@ -229,6 +244,18 @@ fn send_file(site: &StaticFiles, request: &Request, response: &Response, path: &
         return;
     }
     FileSender::start(response.clone(), file, pieces, options.chunk_size);
+}
+
+/// A boundary no file can be crafted to contain: 128 random bits from the
+/// standard library's per-process random hasher keys.
+fn random_boundary() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let bits = |salt: u64| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(salt);
+        hasher.finish()
+    };
+    format!("gyre-{:016x}{:016x}", bits(1), bits(2))
 }
 
 /// The body of a `multipart/byteranges` answer (RFC 9110 §14.6).
