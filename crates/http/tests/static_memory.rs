@@ -246,9 +246,11 @@ fn hostile_paths_dotfiles_and_symlinks_out_of_the_root_are_refused() {
         let answer = get(root(), path, "");
         assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer}");
     }
+    let listing = get(root(), "/", "");
+    assert!(!body(&listing).contains("escape"), "links out are not listed");
     assert!(
-        !body(&get(root(), "/", "")).contains("escape"),
-        "links out are not listed"
+        !body(&listing).contains("public.txt"),
+        "links to dotfiles are not listed"
     );
     assert_eq!(body(&get(root(), "/inside.txt", "")), "hello, world\n");
     assert_eq!(body(&get(root().show_hidden(true), "/.secret", "")), "hidden");
