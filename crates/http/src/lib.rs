@@ -57,6 +57,7 @@ pub mod body;
 pub mod error;
 pub mod proto;
 pub mod server;
+pub mod static_files;
 pub mod wire;
 
 pub use error::{ErrorKind, HttpError, SendError};

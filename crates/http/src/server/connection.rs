@@ -158,7 +158,11 @@ impl Shared {
         }
         let answered = match error.status() {
             Some(status) if self.conn.borrow().can_send_response() => {
-                self.conn.borrow_mut().send_error_response(status).is_ok()
+                let sent = self.conn.borrow_mut().send_error_response(status).is_ok();
+                if sent && let Some(exchange) = &exchange {
+                    exchange.status.set(Some(status)); // for access logs
+                }
+                sent
             }
             _ => false,
         };

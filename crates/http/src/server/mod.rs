@@ -44,6 +44,7 @@
 //! assert!(answer.ends_with("\r\n\r\nhello, /world\n"));
 //! ```
 
+mod access_log;
 mod connection;
 mod request;
 mod response;
@@ -53,6 +54,7 @@ use std::time::Duration;
 
 use gyre_core::{Address, Clock, Factory, Protocol};
 
+pub use access_log::{AccessLog, SharedBuffer, escape_log_field};
 pub use connection::HttpServerProtocol;
 pub use request::{BodyEvent, Request, RequestBody};
 pub use response::Response;

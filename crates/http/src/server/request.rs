@@ -93,6 +93,10 @@ pub(crate) struct Exchange {
     pub(crate) abandoned: Cell<bool>,
     pub(crate) waiters: RefCell<Vec<Resolver<()>>>,
     pub(crate) producer_registered: Cell<bool>,
+    /// The status of the final response head, once sent (for access logs).
+    pub(crate) status: Cell<Option<crate::wire::StatusCode>>,
+    /// Body bytes handed to `Response::write` (for access logs).
+    pub(crate) body_bytes: Cell<u64>,
 }
 
 impl Exchange {
@@ -107,6 +111,8 @@ impl Exchange {
             abandoned: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
             producer_registered: Cell::new(false),
+            status: Cell::new(None),
+            body_bytes: Cell::new(0),
         }
     }
 

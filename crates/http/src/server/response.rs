@@ -67,7 +67,10 @@ impl Response {
                 "this answer hands the connection over: use Response::upgrade",
             ));
         }
-        self.with_conn(|conn| conn.send_response(head)).map(drop)
+        let status = head.status;
+        self.with_conn(|conn| conn.send_response(head))?;
+        self.exchange.status.set(Some(status));
+        Ok(())
     }
 
     fn is_upgrade(&self, head: &ResponseHead) -> bool {
@@ -77,7 +80,12 @@ impl Response {
 
     /// Sends body bytes (after the head).
     pub fn write(&self, data: &[u8]) -> Result<(), SendError> {
-        self.with_conn(|conn| conn.send_data(data)).map(drop)
+        self.with_conn(|conn| conn.send_data(data))?;
+        if self.exchange.method != Method::HEAD {
+            let sent = &self.exchange.body_bytes;
+            sent.set(sent.get().saturating_add(data.len() as u64));
+        }
+        Ok(())
     }
 
     /// Ends the response; the next pipelined request is read after it.
@@ -118,11 +126,13 @@ impl Response {
                 "only 101, or a 2xx to CONNECT, hands the connection over",
             ));
         }
+        let status = head.status;
         let (shared, rest) = self.with_conn(|conn| {
             conn.send_response(head)?;
             conn.take_upgraded()
                 .ok_or(SendError::WrongState("the connection was not upgraded"))
         })?;
+        self.exchange.status.set(Some(status));
         self.exchange.complete();
         shared.current.borrow_mut().take();
         hand_over(&shared, Box::new(protocol), rest);
@@ -134,8 +144,14 @@ impl Response {
     /// client reads. It is unregistered when the response finishes.
     pub fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
         let (shared, ()) = self.with_conn(|_| Ok(())).map_err(Failure::new)?;
-        shared.transport.register_producer(producer)?;
-        self.exchange.producer_registered.set(true);
+        // Marked first: a pull producer is asked for its first chunk inside
+        // `register_producer` and may finish the response right there, and
+        // `finish` must then unregister it.
+        let before = self.exchange.producer_registered.replace(true);
+        if let Err(failure) = shared.transport.register_producer(producer) {
+            self.exchange.producer_registered.set(before);
+            return Err(failure);
+        }
         Ok(())
     }
 
@@ -161,6 +177,20 @@ impl Response {
         let (finished, resolver) = Deferred::new();
         self.exchange.waiters.borrow_mut().push(resolver);
         finished
+    }
+
+    /// The status of the response head sent so far (not counting
+    /// interim `1xx` answers), for access logs and metrics; `None` before
+    /// [`send_head`](Self::send_head).
+    pub fn status(&self) -> Option<StatusCode> {
+        self.exchange.status.get()
+    }
+
+    /// How many body bytes were handed to [`write`](Self::write) (before
+    /// transfer coding; none for `HEAD`, whose body is discarded), for
+    /// access logs.
+    pub fn body_bytes(&self) -> u64 {
+        self.exchange.body_bytes.get()
     }
 
     /// Whether [`finish`](Self::finish) (or an upgrade) completed this response.

@@ -1,0 +1,256 @@
+//! `gyre web`: serve a directory over HTTP (or HTTPS with an `ssl:`
+//! endpoint) with [`StaticFiles`], optionally behind an [`AccessLog`].
+
+use std::cell::Cell;
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use gyre_core::{Address, SharedFactory};
+use gyre_endpoints::EndpointRegistry;
+use gyre_http::server::{AccessLog, Handler, HttpServer};
+use gyre_http::static_files::StaticFiles;
+use gyre_reactor::Reactor;
+
+/// The text of `gyre web --help`.
+pub const HELP: &str = "\
+gyre web: serve a directory over HTTP or HTTPS
+
+Usage: gyre web [OPTIONS]
+
+Options:
+  --path DIR              the directory to serve (default: .)
+  --listen ENDPOINT       where to listen, a server endpoint description;
+                          repeatable (default: tcp:8080)
+  --index NAME            index file name for directories; repeatable,
+                          replaces the default (index.html)
+  --mime EXT=TYPE         media type for an extension; repeatable
+  --header 'Name: value'  header field added to every answer; repeatable
+  --access-log FILE|-     combined-format access log, appended to FILE or
+                          written to standard output with -
+  -h, --help              this help
+
+Serves GET and HEAD with byte ranges, conditional requests (ETag,
+Last-Modified) and directory listings; `..`, dotfiles and symlinks out
+of DIR are refused. SIGINT or SIGTERM stops it cleanly.
+
+Examples:
+  gyre web
+  gyre web --path ./site --listen tcp:0:interface=127.0.0.1
+  gyre web --listen tcp:8080 --listen tcp6:8080:interface=::1
+  gyre web --listen ssl:8443:privateKey=key.pem:certKey=cert.pem
+  gyre web --index index.htm --mime wasm=application/wasm \\
+           --header 'Cache-Control: no-cache' --access-log -
+";
+
+/// What `gyre web` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebOptions {
+    /// The directory served.
+    pub path: PathBuf,
+    /// Server endpoint descriptions.
+    pub listen: Vec<String>,
+    /// Index file names (empty: the default).
+    pub index: Vec<String>,
+    /// Extension → media type additions.
+    pub mime: Vec<(String, String)>,
+    /// Extra header fields.
+    pub headers: Vec<(String, String)>,
+    /// `Some("-")` for standard output, else a file name.
+    pub access_log: Option<String>,
+    /// `--help` was given.
+    pub help: bool,
+}
+
+/// Parses the arguments after `web`; `--opt value` and `--opt=value`.
+pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<WebOptions, String> {
+    let mut options = WebOptions {
+        path: PathBuf::from("."),
+        listen: Vec::new(),
+        index: Vec::new(),
+        mime: Vec::new(),
+        headers: Vec::new(),
+        access_log: None,
+        help: false,
+    };
+    let mut args = args.iter().map(AsRef::as_ref);
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            options.help = true;
+            continue;
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+            _ => (arg, None),
+        };
+        let known = [
+            "--path",
+            "--listen",
+            "--index",
+            "--mime",
+            "--header",
+            "--access-log",
+        ];
+        if !known.contains(&name) {
+            return Err(format!("unknown argument {arg:?}"));
+        }
+        let value = match inline {
+            Some(value) => value,
+            None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        match name {
+            "--path" => options.path = PathBuf::from(value),
+            "--listen" => options.listen.push(value.to_owned()),
+            "--index" => options.index.push(value.to_owned()),
+            "--mime" => {
+                let (ext, media) = value
+                    .split_once('=')
+                    .filter(|(ext, media)| !ext.is_empty() && media.contains('/'))
+                    .ok_or_else(|| format!("--mime wants EXT=TYPE, not {value:?}"))?;
+                options.mime.push((ext.to_owned(), media.to_owned()));
+            }
+            "--header" => {
+                let (field, content) = value
+                    .split_once(':')
+                    .map(|(field, content)| (field.trim(), content.trim()))
+                    .filter(|(field, _)| !field.is_empty())
+                    .ok_or_else(|| format!("--header wants 'Name: value', not {value:?}"))?;
+                let mut check = gyre_http::HeaderMap::new();
+                check
+                    .append(field, content)
+                    .map_err(|error| format!("--header {value:?}: {error}"))?;
+                options.headers.push((field.to_owned(), content.to_owned()));
+            }
+            _ => options.access_log = Some(value.to_owned()),
+        }
+    }
+    if options.listen.is_empty() {
+        options.listen.push("tcp:8080".to_owned());
+    }
+    Ok(options)
+}
+
+/// The site the options describe.
+pub fn site(options: &WebOptions) -> StaticFiles {
+    let mut site = StaticFiles::new(&options.path);
+    if !options.index.is_empty() {
+        site = site.index_names(options.index.iter().cloned());
+    }
+    for (ext, media) in &options.mime {
+        site = site.mime_type(ext, media);
+    }
+    for (name, value) in &options.headers {
+        site = site.header(name, value);
+    }
+    site
+}
+
+/// `http://ADDRESS/` (or https) for a listening address, when it has one.
+pub fn url(address: &Address, tls: bool) -> Option<String> {
+    let scheme = if tls { "https" } else { "http" };
+    match address {
+        Address::Ipv4 { addr, .. } => Some(format!("{scheme}://{addr}/")),
+        Address::Ipv6 { addr, .. } => Some(format!("{scheme}://{addr}/")),
+        _ => None,
+    }
+}
+
+/// Entry point of `gyre web`.
+pub fn main(args: &[String]) -> ExitCode {
+    let options = match parse(args) {
+        Ok(options) if options.help => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("gyre web: {message}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gyre web: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn handler(
+    options: &WebOptions,
+) -> Result<Box<dyn Fn(gyre_http::server::Request, gyre_http::server::Response)>, String> {
+    let site = site(options);
+    Ok(match options.access_log.as_deref() {
+        None => Box::new(move |request, response| site.handle(request, response)),
+        Some("-") => {
+            let log = AccessLog::new(site).to_writer(std::io::stdout());
+            Box::new(move |request, response| log.handle(request, response))
+        }
+        Some(file) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .map_err(|error| format!("cannot open the access log {file}: {error}"))?;
+            let log = AccessLog::new(site).to_writer(file);
+            Box::new(move |request, response| log.handle(request, response))
+        }
+    })
+}
+
+/// Listens on every endpoint and serves until SIGINT/SIGTERM.
+pub fn run(options: &WebOptions) -> Result<(), String> {
+    if !options.path.is_dir() {
+        return Err(format!("{} is not a directory", options.path.display()));
+    }
+    let reactor = Reactor::new().map_err(|error| error.to_string())?;
+    let handler = handler(options)?;
+    let server = HttpServer::new(Rc::new(reactor.clone()), move |request, response| {
+        handler(request, response)
+    });
+    let registry = EndpointRegistry::default();
+    let failed = Rc::new(Cell::new(false));
+    let root = std::fs::canonicalize(&options.path).unwrap_or_else(|_| options.path.clone());
+    for description in &options.listen {
+        let endpoint = registry
+            .server_from_string(&reactor, description)
+            .map_err(|error| format!("--listen {description}: {error}"))?;
+        let tls = description.starts_with("ssl:");
+        let (root, failed, stopper) = (root.clone(), failed.clone(), reactor.clone());
+        let description = description.clone();
+        drop(
+            endpoint
+                .listen(SharedFactory::new(server.clone()))
+                .then(move |result| match result {
+                    Ok(port) => {
+                        let host = port.host();
+                        let link = url(&host, tls).map_or(String::new(), |url| format!(" ({url})"));
+                        println!("listening on {host}{link}, serving {}", root.display());
+                    }
+                    Err(failure) => {
+                        eprintln!("gyre web: cannot listen on {description}: {failure}");
+                        failed.set(true);
+                        let reactor = stopper.clone();
+                        stopper.call_when_running(move || drop(reactor.stop()));
+                    }
+                }),
+        );
+    }
+    for signal in [SIGINT, SIGTERM] {
+        let _ = reactor.on_signal(signal, |number| eprintln!("gyre web: signal {number}, stopping"));
+    }
+    reactor.run().map_err(|error| error.to_string())?;
+    if failed.get() {
+        return Err("not every endpoint could listen".to_owned());
+    }
+    eprintln!("gyre web: stopped");
+    Ok(())
+}
+
+/// SIGINT and SIGTERM (the same numbers on every Unix gyre runs on); the
+/// reactor stops on both by itself, the handlers only say so.
+const SIGINT: i32 = 2;
+/// See [`SIGINT`].
+const SIGTERM: i32 = 15;

@@ -1,0 +1,26 @@
+//! # gyre
+//!
+//! The facade of the gyre networking engine (re-exporting its crates
+//! under short names) and the library behind the `gyre` command-line tool.
+//!
+//! ```text
+//! gyre web [--path DIR] [--listen ENDPOINT ...]     serve a directory over HTTP(S)
+//! ```
+//!
+//! Each subcommand lives in its own file under [`cli`] and is one entry
+//! of [`cli::COMMANDS`], so services (`fetch`, `echo`, …) are added
+//! without touching the others. Argument parsing is plain `std`, pure,
+//! and tested without starting anything:
+//!
+//! ```
+//! let options = gyre::cli::web::parse(&["--path", "site", "--mime", "wasm=application/wasm"]).unwrap();
+//! assert_eq!(options.path, std::path::PathBuf::from("site"));
+//! assert_eq!(options.listen, ["tcp:8080"]);
+//! ```
+
+pub mod cli;
+
+pub use gyre_core as core;
+pub use gyre_endpoints as endpoints;
+pub use gyre_http as http;
+pub use gyre_reactor as reactor;

@@ -1,0 +1,147 @@
+//! HTTP dates (IMF-fixdate, RFC 9110 §5.6.7) and the access-log time
+//! format, without a calendar dependency: days since the epoch are turned
+//! into civil dates with Howard Hinnant's algorithms.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Whole seconds since the epoch (times before it count as the epoch).
+pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+struct Parts {
+    weekday: &'static str,
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+}
+
+fn parts(seconds: u64) -> Parts {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    Parts {
+        weekday: DAYS[days.rem_euclid(7) as usize],
+        year,
+        month,
+        day,
+        hour: rest / 3600,
+        minute: rest / 60 % 60,
+        second: rest % 60,
+    }
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` for `Last-Modified` and listings.
+pub fn format_http_date(time: SystemTime) -> String {
+    let p = parts(unix_seconds(time));
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        p.weekday,
+        p.day,
+        MONTHS[p.month as usize - 1],
+        p.year,
+        p.hour,
+        p.minute,
+        p.second
+    )
+}
+
+/// `10/Oct/2000:13:55:36 +0000`: the time of an access-log line (UTC).
+pub fn format_log_time(time: SystemTime) -> String {
+    let p = parts(unix_seconds(time));
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        p.day,
+        MONTHS[p.month as usize - 1],
+        p.year,
+        p.hour,
+        p.minute,
+        p.second
+    )
+}
+
+/// Parses an IMF-fixdate (the only form senders may generate) and the two
+/// obsolete forms recipients must accept (RFC 850 and asctime). `None` for
+/// anything else: an invalid date makes a conditional header be ignored.
+pub fn parse_http_date(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+    let (day, month, year, clock) = match fields.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [_, day, month, year, clock, "GMT"] if text.as_bytes().get(3) == Some(&b',') => {
+            (*day, *month, year.parse::<i64>().ok()?, *clock)
+        }
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [_, date, clock, "GMT"] => {
+            let mut it = date.split('-');
+            let (day, month, year) = (it.next()?, it.next()?, it.next()?);
+            if it.next().is_some() || year.len() != 2 {
+                return None;
+            }
+            let year: i64 = year.parse().ok()?;
+            (
+                day,
+                month,
+                if year < 70 { 2000 + year } else { 1900 + year },
+                *clock,
+            )
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, month, day, clock, year] => (*day, *month, year.parse::<i64>().ok()?, *clock),
+        _ => return None,
+    };
+    if !day.bytes().all(|b| b.is_ascii_digit()) || day.is_empty() || day.len() > 2 {
+        return None;
+    }
+    let day: u32 = day.parse().ok()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let mut hms = clock.split(':');
+    let mut field = |max: u64| -> Option<u64> {
+        let part = hms.next()?;
+        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok().filter(|value| *value <= max)
+    };
+    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
+    if hms.next().is_some() || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if civil_from_days(days) != (year, month, day) {
+        return None; // 31 Feb and the like
+    }
+    let seconds = days as u64 * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(UNIX_EPOCH + Duration::from_secs(seconds))
+}
