@@ -680,3 +680,37 @@ fn gzip_streams_pieces_as_they_are_written() {
     assert_eq!(answer.header("transfer-encoding"), Some("chunked"));
     assert_eq!(gunzip(&answer.body), body);
 }
+
+#[test]
+fn deferred_resources_continue_the_walk_when_they_fire() {
+    use gyre_http::resource::DeferredResource;
+    let clock = ManualClock::new();
+    let timer_clock = clock.clone();
+    let later = DeferredResource::new(move |request| {
+        let (found, resolver) = Deferred::new();
+        let fail = request
+            .postpath()
+            .first()
+            .is_some_and(|segment| segment == "fail");
+        timer_clock.call_later(Duration::from_secs(5), move || {
+            if fail {
+                resolver.errback(gyre_core::Failure::msg("backend down"));
+            } else {
+                let tree: Rc<dyn Resource> = Rc::new(Node::new().with_child("x", Rc::new(Echo)));
+                resolver.callback(tree);
+            }
+        });
+        found
+    });
+    let (server, _) = serve(&clock, Rc::new(Node::new().with_child("later", Rc::new(later))));
+    let mut connection = StringTransportWithDisconnection::new(server.protocol());
+    connection.data_received(
+        b"GET /later/x/y HTTP/1.1\r\nHost: h\r\n\r\nGET /later/fail HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    assert!(connection.transport().take().is_empty());
+    clock.advance(Duration::from_secs(5));
+    clock.advance(Duration::from_secs(5));
+    let answers = parse_answers(&connection.transport().take(), &[]);
+    assert_eq!(answers[0].text(), r#"["later", "x"] ["y"]"#);
+    assert_eq!(answers[1].status, 500);
+}

@@ -49,9 +49,11 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// Compresses the responses of a tree with gzip when the client accepts
 /// it: `Content-Encoding: gzip` and `Vary: Accept-Encoding` are set, the
 /// `Content-Length` removed (the body goes chunked), and each written
-/// piece compressed as it comes — no whole-body buffering. Left alone:
-/// `HEAD`, 1xx/204/304, `206`, bodies already carrying a
-/// `Content-Encoding`, and bodies declared shorter than `min_size`.
+/// piece compressed as it comes — no whole-body buffering. Only
+/// successful (2xx) answers are encoded; left alone: `HEAD`, 204, `206`
+/// (a range of the identity body), non-2xx answers (304s and small error
+/// pages), bodies already carrying a `Content-Encoding`, and bodies
+/// declared shorter than `min_size`.
 pub struct GzipEncoding {
     wrapped: Rc<dyn Resource>,
     min_size: usize,

@@ -23,7 +23,9 @@
 //!   of the reply and the request in a Deferred callback). Wrapping
 //!   resources ([`BasicAuth`], [`GzipEncoding`], [`NameVirtualHost`]) are
 //!   leaves that continue the walk with [`render_tree`], possibly
-//!   asynchronously, through a transformed reply.
+//!   asynchronously, through a transformed reply; [`DeferredResource`]
+//!   continues it in a resource a Deferred gives (rendering that returns a
+//!   Deferred).
 //! * Paths are split by [`split_path`]: per-segment percent-decoding (an
 //!   encoded slash stays inside its segment), literal dot segments
 //!   normalized, encoded ones refused (`400`).
@@ -56,6 +58,7 @@
 
 mod auth;
 mod cookie;
+mod deferred;
 mod gzip;
 mod methods;
 mod path;
@@ -69,6 +72,7 @@ use std::rc::Rc;
 
 pub use auth::{BasicAuth, CredentialChecker, InMemoryChecker, Unauthorized, decode_base64};
 pub use cookie::{CookieError, SameSite, SetCookie, http_date, parse_cookies};
+pub use deferred::DeferredResource;
 pub use gzip::{GzipEncoding, accepts_gzip};
 pub use methods::{Children, Methods, Node};
 pub use path::{MAX_SEGMENTS, PathError, decode_segment, split_path};
