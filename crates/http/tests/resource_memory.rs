@@ -254,6 +254,7 @@ fn virtual_hosts_pick_a_tree_by_host_header() {
     assert_eq!(host("A.EXAMPLE:8080", "/").text(), "site a");
     assert_eq!(host("a.example", "/x/y").text(), r#"["x"] ["y"]"#);
     assert_eq!(host("b.example", "/").text(), "site b");
+    assert_eq!(host("b.example.:80", "/").text(), "site b");
     assert_eq!(host("other", "/").text(), "default");
     let only = NameVirtualHost::new().with_host("a.example", Rc::new(Echo));
     let (server, _) = serve(&clock, Rc::new(only));
@@ -713,4 +714,23 @@ fn deferred_resources_continue_the_walk_when_they_fire() {
     let answers = parse_answers(&connection.transport().take(), &[]);
     assert_eq!(answers[0].text(), r#"["later", "x"] ["y"]"#);
     assert_eq!(answers[1].status, 500);
+}
+
+#[test]
+fn the_session_store_is_bounded_and_evicts_the_oldest() {
+    use gyre_http::resource::SessionStore;
+    let clock = ManualClock::new();
+    let store = SessionStore::with_limit(Rc::new(clock.clone()), Duration::from_secs(60), 3);
+    let sessions: Vec<_> = (0..10).map(|_| store.create()).collect();
+    assert_eq!(store.len(), 3);
+    assert!(sessions[..7].iter().all(|session| session.is_expired()));
+    assert!(sessions[7..].iter().all(|session| !session.is_expired()));
+    assert!(store.lookup(sessions[0].id()).is_none());
+    assert_eq!(store.lookup(sessions[9].id()).unwrap().id(), sessions[9].id());
+    sessions[8].expire();
+    let next = store.create();
+    assert_eq!(store.len(), 3, "room was made by the explicit expiry");
+    assert!(!sessions[7].is_expired() && !next.is_expired());
+    clock.advance(Duration::from_secs(60));
+    assert!(store.is_empty());
 }

@@ -79,7 +79,7 @@ pub use path::{MAX_SEGMENTS, PathError, decode_segment, split_path};
 pub use ready::{Data, ErrorPage, NameVirtualHost, Redirect, escape_html};
 pub use reply::{Reply, ReplySink};
 pub use request::SiteRequest;
-pub use session::{SESSION_COOKIE, Session, SessionStore};
+pub use session::{DEFAULT_MAX_SESSIONS, SESSION_COOKIE, Session, SessionStore};
 pub use site::Site;
 
 /// One node of a resource tree (Twisted's `IResource`), shared as

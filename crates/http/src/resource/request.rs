@@ -82,7 +82,8 @@ impl SiteRequest {
         &self.state.host
     }
 
-    /// The `Host` header's name, lowercased, without its port; `None`
+    /// The `Host` header's name, lowercased, without its port or a
+    /// trailing dot; `None`
     /// without a `Host` header (HTTP/1.0).
     pub fn host_name(&self) -> Option<String> {
         let host = self.headers().get_str("host")?.trim();
@@ -91,7 +92,7 @@ impl SiteRequest {
         } else {
             host.rsplit_once(':').map_or(host, |(name, _)| name)
         };
-        Some(name.to_ascii_lowercase())
+        Some(name.trim_end_matches('.').to_ascii_lowercase())
     }
 
     /// The query string, without `?`.

@@ -3,7 +3,7 @@
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -22,6 +22,9 @@ pub const SESSION_COOKIE: &str = "GYRE_SESSION";
 /// Random bytes in a session id (hex-encoded in the cookie), as Twisted.
 const ID_BYTES: usize = 32;
 
+/// The default most sessions alive at once (see [`SessionStore::with_limit`]).
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+
 struct StoreState {
     clock: Rc<dyn Clock>,
     timeout: Duration,
@@ -29,6 +32,9 @@ struct StoreState {
     cookie_name: String,
     secure: Cell<bool>,
     sessions: RefCell<HashMap<String, Session>>,
+    /// Ids in creation order (some already gone), to evict the oldest.
+    order: RefCell<VecDeque<String>>,
+    limit: usize,
 }
 
 /// The sessions of a [`Site`](super::Site): ids from the system's secure
@@ -40,8 +46,16 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    /// Sessions expiring after `timeout` of inactivity, timed on `clock`.
+    /// Sessions expiring after `timeout` of inactivity, timed on `clock`,
+    /// at most [`DEFAULT_MAX_SESSIONS`] alive.
     pub fn new(clock: Rc<dyn Clock>, timeout: Duration) -> SessionStore {
+        SessionStore::with_limit(clock, timeout, DEFAULT_MAX_SESSIONS)
+    }
+
+    /// Sessions expiring after `timeout`, at most `limit` alive: creating
+    /// one more expires the oldest, so clients that never send their cookie
+    /// back cannot grow the store without bound (Twisted has no limit).
+    pub fn with_limit(clock: Rc<dyn Clock>, timeout: Duration, limit: usize) -> SessionStore {
         SessionStore {
             state: Rc::new(StoreState {
                 clock,
@@ -50,7 +64,30 @@ impl SessionStore {
                 cookie_name: SESSION_COOKIE.to_owned(),
                 secure: Cell::new(false),
                 sessions: RefCell::new(HashMap::new()),
+                order: RefCell::new(VecDeque::new()),
+                limit: limit.max(1),
             }),
+        }
+    }
+
+    /// Expires the oldest sessions until one more fits.
+    fn make_room(&self) {
+        loop {
+            if self.len() < self.state.limit {
+                break;
+            }
+            let Some(oldest) = self.state.order.borrow_mut().pop_front() else {
+                break;
+            };
+            let session = self.state.sessions.borrow().get(&oldest).cloned();
+            if let Some(session) = session {
+                session.expire();
+            }
+        }
+        let mut order = self.state.order.borrow_mut();
+        if order.len() > 2 * self.state.limit {
+            let sessions = self.state.sessions.borrow();
+            order.retain(|id| sessions.contains_key(id));
         }
     }
 
@@ -76,6 +113,7 @@ impl SessionStore {
 
     /// A new session with a fresh random id.
     pub fn create(&self) -> Session {
+        self.make_room();
         let mut bytes = [0u8; ID_BYTES];
         // SystemRandom only fails when the OS has no entropy source at all.
         self.state
@@ -105,6 +143,7 @@ impl SessionStore {
             }
         });
         *session.state.timer.borrow_mut() = Some(timer);
+        self.state.order.borrow_mut().push_back(id.clone());
         self.state.sessions.borrow_mut().insert(id, session.clone());
         session
     }
