@@ -53,7 +53,7 @@ impl SessionStore {
     }
 
     /// Sessions expiring after `timeout`, at most `limit` alive: creating
-    /// one more expires the oldest, so clients that never send their cookie
+    /// one more expires the oldest-created, so clients that never send their cookie
     /// back cannot grow the store without bound (Twisted has no limit).
     pub fn with_limit(clock: Rc<dyn Clock>, timeout: Duration, limit: usize) -> SessionStore {
         SessionStore {
