@@ -287,6 +287,8 @@ fn redirects_send_their_status_and_location() {
     assert!(Redirect::new(StatusCode::OK, "/x").is_none());
     assert!(Redirect::found("/x\r\nSet-Cookie: a=b").is_none());
     assert!(Redirect::found("").is_none());
+    assert!(Redirect::found("/a b").is_none());
+    assert!(Redirect::found("/é").is_none());
 }
 
 #[test]

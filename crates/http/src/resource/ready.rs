@@ -92,29 +92,24 @@ impl Resource for ErrorPage {
 /// Static bytes with a content type (Twisted's `static.Data`), answering
 /// `GET` and `HEAD` (and `OPTIONS`; other methods get 405).
 pub struct Data {
-    body: Rc<[u8]>,
-    content_type: String,
+    methods: Methods,
 }
 
 impl Data {
     /// Serves `body` as `content_type`.
     pub fn new(body: Vec<u8>, content_type: &str) -> Data {
-        Data {
-            body: body.into(),
-            content_type: content_type.to_owned(),
-        }
+        let body: Rc<[u8]> = body.into();
+        let content_type = content_type.to_owned();
+        let methods = Methods::new().on(Method::GET, move |_, reply| {
+            log_send(reply.send(StatusCode::OK, &content_type, &body));
+        });
+        Data { methods }
     }
 }
 
 impl Resource for Data {
     fn render(&self, request: &SiteRequest, reply: Reply) {
-        let body = self.body.clone();
-        let content_type = self.content_type.clone();
-        Methods::new()
-            .on(Method::GET, move |_, reply| {
-                log_send(reply.send(StatusCode::OK, &content_type, &body));
-            })
-            .dispatch(request, reply);
+        self.methods.dispatch(request, reply);
     }
 }
 
@@ -127,11 +122,12 @@ pub struct Redirect {
 
 impl Redirect {
     /// Redirects with `status` (301, 302, 303, 307 or 308) to `location`;
-    /// `None` for another status or a location that cannot be a header
-    /// value.
+    /// `None` for another status or a location that is not a URI
+    /// reference in visible ASCII (percent-encode anything else), so no
+    /// header can be injected.
     pub fn new(status: StatusCode, location: &str) -> Option<Redirect> {
         let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
-        let clean = !location.is_empty() && location.bytes().all(|b| b >= 0x20 && b != 0x7f);
+        let clean = !location.is_empty() && location.bytes().all(|b| b.is_ascii_graphic());
         (redirect && clean).then(|| Redirect {
             status,
             location: location.to_owned(),
