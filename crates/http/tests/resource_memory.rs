@@ -736,3 +736,64 @@ fn the_session_store_is_bounded_and_evicts_the_oldest() {
     clock.advance(Duration::from_secs(60));
     assert!(store.is_empty());
 }
+
+/// A pull producer writing numbered lines through a reply, one piece per
+/// request for more.
+struct Lines {
+    reply: gyre_http::resource::Reply,
+    next: Cell<u32>,
+}
+
+impl gyre_core::producer::PullProducer for Lines {
+    fn resume_producing(&self) {
+        let next = self.next.get();
+        if next == 40 {
+            self.reply.finish().unwrap();
+            return;
+        }
+        self.next.set(next + 1);
+        let piece: String = (0..500).map(|i| format!("{next}:{i}\n")).collect();
+        self.reply.write(piece.as_bytes()).unwrap();
+    }
+    fn stop_producing(&self) {}
+}
+
+#[test]
+fn a_producer_streams_through_the_gzip_wrapper_as_the_client_reads() {
+    let clock = ManualClock::new();
+    let finished = Rc::new(Cell::new(false));
+    let seen = finished.clone();
+    let lines = Node::new().on(Method::GET, move |_, reply| {
+        reply.send_head(ResponseHead::new(StatusCode::OK)).unwrap();
+        let seen = seen.clone();
+        reply.notify_finish().add_callback(move |()| {
+            seen.set(true);
+            Ok::<(), gyre_core::Failure>(())
+        });
+        let producer = Rc::new(Lines {
+            reply: reply.clone(),
+            next: Cell::new(0),
+        });
+        reply
+            .register_producer(gyre_core::producer::Producer::Pull(producer))
+            .unwrap();
+    });
+    let (server, _) = serve(&clock, Rc::new(GzipEncoding::new(Rc::new(lines))));
+    let mut connection = StringTransportWithDisconnection::new(server.protocol());
+    connection.data_received(b"GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+    let mut received = Vec::new();
+    for _ in 0..60 {
+        received.extend(connection.transport().take());
+    }
+    assert!(finished.get(), "the producer finished the response");
+    assert!(
+        connection.transport().producer().is_none(),
+        "unregistered when finished"
+    );
+    let answer = parse_answers(&received, &[]).pop().unwrap();
+    assert_eq!(answer.header("content-encoding"), Some("gzip"));
+    let expected: String = (0..40)
+        .flat_map(|n| (0..500).map(move |i| format!("{n}:{i}\n")))
+        .collect();
+    assert_eq!(gunzip(&answer.body), expected.into_bytes());
+}

@@ -7,6 +7,8 @@ use std::rc::Rc;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use gyre_core::producer::Producer;
+use gyre_core::{Deferred, Failure};
 
 use crate::error::SendError;
 use crate::wire::{HeaderMap, Method, ResponseHead};
@@ -177,5 +179,17 @@ impl ReplySink for GzipSink {
             }
         }
         self.inner.finish()
+    }
+
+    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
+        self.inner.register_producer(producer)
+    }
+
+    fn unregister_producer(&self) {
+        self.inner.unregister_producer();
+    }
+
+    fn notify_finish(&self) -> Deferred<()> {
+        self.inner.notify_finish()
     }
 }

@@ -3,6 +3,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use gyre_core::producer::Producer;
+use gyre_core::{Deferred, Failure};
+
 use crate::error::SendError;
 use crate::server::Response;
 use crate::wire::{HeaderMap, ResponseHead, StatusCode};
@@ -21,6 +24,13 @@ pub trait ReplySink {
     fn write(&self, data: &[u8]) -> Result<(), SendError>;
     /// Ends the response.
     fn finish(&self) -> Result<(), SendError>;
+    /// Registers a producer of the body on the connection (backpressure
+    /// goes through wrappers to the producer).
+    fn register_producer(&self, producer: Producer) -> Result<(), Failure>;
+    /// Removes the registered producer.
+    fn unregister_producer(&self);
+    /// Fires when the response was finished, fails when it never will be.
+    fn notify_finish(&self) -> Deferred<()>;
 }
 
 impl ReplySink for Response {
@@ -32,6 +42,15 @@ impl ReplySink for Response {
     }
     fn finish(&self) -> Result<(), SendError> {
         Response::finish(self)
+    }
+    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
+        Response::register_producer(self, producer)
+    }
+    fn unregister_producer(&self) {
+        Response::unregister_producer(self);
+    }
+    fn notify_finish(&self) -> Deferred<()> {
+        Response::notify_finish(self)
     }
 }
 
@@ -110,6 +129,24 @@ impl Reply {
         self.state.sink.finish()
     }
 
+    /// Registers a producer of the body (see
+    /// [`Response::register_producer`]); it is unregistered when the
+    /// response finishes.
+    pub fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
+        self.state.sink.register_producer(producer)
+    }
+
+    /// Removes the producer registered with [`register_producer`](Self::register_producer).
+    pub fn unregister_producer(&self) {
+        self.state.sink.unregister_producer();
+    }
+
+    /// Fires when the response was finished, or fails with
+    /// `ConnectionLost` when it never will be (Twisted's `notifyFinish`).
+    pub fn notify_finish(&self) -> Deferred<()> {
+        self.state.sink.notify_finish()
+    }
+
     /// The whole response at once, with `Content-Type` and `Content-Length`.
     pub fn send(&self, status: StatusCode, content_type: &str, body: &[u8]) -> Result<(), SendError> {
         let mut head = ResponseHead::new(status);
@@ -130,5 +167,14 @@ impl ReplySink for Reply {
     }
     fn finish(&self) -> Result<(), SendError> {
         Reply::finish(self)
+    }
+    fn register_producer(&self, producer: Producer) -> Result<(), Failure> {
+        Reply::register_producer(self, producer)
+    }
+    fn unregister_producer(&self) {
+        Reply::unregister_producer(self);
+    }
+    fn notify_finish(&self) -> Deferred<()> {
+        Reply::notify_finish(self)
     }
 }
