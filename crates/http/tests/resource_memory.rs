@@ -545,7 +545,11 @@ fn basic_auth_waits_for_an_asynchronous_checker() {
         ),
     );
     assert_eq!(answer.status, 500);
-    let _ = Unauthorized;
+    let refused = gyre_testing::failure_result_of(InMemoryChecker::new().check("a", "b"));
+    assert!(
+        refused.is::<Unauthorized>(),
+        "wrong credentials fail with Unauthorized"
+    );
 }
 
 fn gunzip(data: &[u8]) -> Vec<u8> {
