@@ -56,6 +56,7 @@
 pub mod body;
 pub mod error;
 pub mod proto;
+pub mod resource;
 pub mod server;
 pub mod static_files;
 pub mod wire;
