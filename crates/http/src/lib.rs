@@ -57,6 +57,7 @@ pub mod body;
 pub mod error;
 pub mod proto;
 pub mod server;
+pub mod websocket;
 pub mod wire;
 
 pub use error::{ErrorKind, HttpError, SendError};

@@ -1,0 +1,43 @@
+//! WebSocket (RFC 6455): a sans-IO frame codec and connection machine,
+//! the opening handshake, and adapters for the gyre-http server.
+//!
+//! ```text
+//!   frame       headers parsed/written, masking; per-frame rules
+//!   connection  WebSocketConnection: fragmentation, message assembly with
+//!               limits, UTF-8 checks across fragments, ping → pong, the
+//!               close handshake, sticky errors answered with close codes
+//!   handshake   validate_request / accept_response (server),
+//!               ClientHandshake (client), accept_key
+//! ```
+//!
+//! The machine is the same for both roles; only masking differs (clients
+//! mask every frame with a key from [`MaskKeys`], servers refuse unmasked
+//! frames, clients refuse masked ones). Errors are sticky: the connection
+//! queues a close frame with the error's code (1002 protocol error, 1007
+//! invalid UTF-8, 1009 too big) and reads nothing more.
+//!
+//! ```
+//! use gyre_http::websocket::{CloseCode, Event, Role, WebSocketConfig, WebSocketConnection};
+//!
+//! let mut server = WebSocketConnection::new(Role::Server, WebSocketConfig::default());
+//! // An unmasked frame from a client is a protocol error, answered with 1002.
+//! server.handle_input(&[0x81, 0x02, b'h', b'i']);
+//! let Some(Event::Error(error)) = server.poll_event() else { panic!() };
+//! assert_eq!(error.close_code(), CloseCode::PROTOCOL_ERROR);
+//! assert_eq!(&server.poll_transmit().unwrap()[..4], &[0x88, 0x1e, 0x03, 0xea]);
+//! assert!(server.wants_close());
+//! ```
+
+mod base64;
+mod connection;
+mod error;
+mod frame;
+mod handshake;
+
+pub use connection::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig, WebSocketConnection};
+pub use error::{CloseCode, WsError};
+pub use frame::{FrameHeader, MAX_CONTROL_PAYLOAD, Opcode, apply_mask, parse_header, write_frame};
+pub use handshake::{
+    ClientHandshake, ClientOffer, HandshakeError, accept_key, accept_response, choose_protocol,
+    validate_request,
+};
