@@ -8,6 +8,12 @@
 //!               close handshake, sticky errors answered with close codes
 //!   handshake   validate_request / accept_response (server),
 //!               ClientHandshake (client), accept_key
+//!   session     WebSocketProtocol: the gyre Protocol driving a connection
+//!               for a WebSocketHandler; WebSocket, the handle it sends
+//!               through; close timeout, keep-alive pings, backpressure
+//!   server      accept (from any gyre-http Handler), WebSocketServer
+//!   client      WebSocketUrl, WebSocketClientProtocol (handshake through
+//!               proto::ClientConnection), connect over any ClientEndpoint
 //! ```
 //!
 //! The machine is the same for both roles; only masking differs (clients
@@ -29,11 +35,15 @@
 //! ```
 
 mod base64;
+mod client;
 mod connection;
 mod error;
 mod frame;
 mod handshake;
+mod server;
+mod session;
 
+pub use client::{InvalidUrl, WebSocketClientProtocol, WebSocketUrl, connect};
 pub use connection::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig, WebSocketConnection};
 pub use error::{CloseCode, WsError};
 pub use frame::{FrameHeader, MAX_CONTROL_PAYLOAD, Opcode, apply_mask, parse_header, write_frame};
@@ -41,3 +51,5 @@ pub use handshake::{
     ClientHandshake, ClientOffer, HandshakeError, accept_key, accept_response, choose_protocol,
     validate_request,
 };
+pub use server::{AcceptPolicy, OriginCheck, WebSocketServer, accept};
+pub use session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};
