@@ -11,7 +11,8 @@
 //! Prints `listening on ADDRESS` once ready. Every text and binary message
 //! comes back unchanged (up to 64 MiB); the text `close CODE REASON` makes
 //! the server start the close handshake with that code and reason. The
-//! subprotocol `echo` is chosen when offered. Ctrl-C stops it.
+//! subprotocol `echo` is chosen when offered, and permessage-deflate when
+//! the client offers it. Ctrl-C stops it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,7 +21,8 @@ use gyre_core::SharedFactory;
 use gyre_endpoints::EndpointRegistry;
 use gyre_http::server::{HttpServer, Request};
 use gyre_http::websocket::{
-    AcceptPolicy, CloseCode, WebSocket, WebSocketConfig, WebSocketHandler, WebSocketOptions, WebSocketServer,
+    AcceptPolicy, CloseCode, DeflateConfig, WebSocket, WebSocketConfig, WebSocketHandler, WebSocketOptions,
+    WebSocketServer,
 };
 use gyre_reactor::Reactor;
 
@@ -60,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_message_size: 64 << 20,
         max_frame_size: 64 << 20,
     };
+    options.deflate = Some(DeflateConfig::default());
     let policy = AcceptPolicy {
         protocols: vec!["echo".into()],
         origin_check: None,

@@ -5,8 +5,8 @@
 //! client's check.
 
 use gyre_http::websocket::{
-    ClientHandshake, Event, Opcode, Role, WebSocketConfig, WebSocketConnection, accept_response,
-    validate_request, write_frame,
+    ClientHandshake, DeflateParams, Event, Message, Opcode, Role, WebSocketConfig, WebSocketConnection,
+    accept_response, validate_request, write_frame,
 };
 use gyre_http::wire::{HeadLimits, parse_request};
 use gyre_testing::fuzz_smoke::run_smoke;
@@ -59,11 +59,18 @@ const PIECES: &[&[u8]] = &[
 ];
 
 fn run(chunks: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
+    run_with(chunks, false)
+}
+
+fn run_with(chunks: &[&[u8]], deflate: bool) -> (Vec<Event>, Vec<u8>) {
     let config = WebSocketConfig {
         max_message_size: 4096,
         max_frame_size: 1024,
     };
     let mut conn = WebSocketConnection::new(Role::Server, config);
+    if deflate {
+        conn = conn.with_deflate(DeflateParams::default());
+    }
     let (mut events, mut sent) = (Vec::new(), Vec::new());
     for chunk in chunks {
         conn.handle_input(chunk);
@@ -127,4 +134,29 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: a, b\r\nS
         }
     });
     assert!(accepted > 50, "only {accepted} requests were valid");
+}
+
+#[test]
+fn compressed_frames_never_panic_and_inflation_stays_bounded() {
+    let mut seeds = frames();
+    for data in [&b"hello hello hello"[..], &[0u8; 3000][..], "☃".as_bytes()] {
+        let mut sender = WebSocketConnection::new(Role::Client, WebSocketConfig::default())
+            .with_deflate(DeflateParams::default());
+        sender.send_binary(data).unwrap();
+        seeds.push(sender.poll_transmit().unwrap().to_vec());
+    }
+    let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+    let mut inflated = 0;
+    run_smoke(0x4446, 4000, &seeds, PIECES, |input| {
+        let whole = run_with(&[input], true);
+        for event in &whole.0 {
+            if let Event::Message(Message::Binary(data)) = event {
+                assert!(data.len() <= 4096, "inflated past the limit");
+                inflated += 1;
+            }
+        }
+        let split = input.len() / 2;
+        assert_eq!(whole, run_with(&[&input[..split], &input[split..]], true));
+    });
+    assert!(inflated > 50, "only {inflated} compressed messages inflated");
 }

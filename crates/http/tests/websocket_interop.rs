@@ -12,7 +12,7 @@ use std::time::Duration;
 use gyre_core::{Deferred, Resolver};
 use gyre_endpoints::EndpointRegistry;
 use gyre_http::websocket::{
-    CloseCode, CloseFrame, WebSocket, WebSocketHandler, WebSocketOptions, WsError, connect,
+    CloseCode, CloseFrame, DeflateConfig, WebSocket, WebSocketHandler, WebSocketOptions, WsError, connect,
 };
 use gyre_reactor::Reactor;
 use gyre_testing::peers::{
@@ -102,6 +102,7 @@ async def main(port):
     url = f"ws://127.0.0.1:{port}/"
     async with connect(url, subprotocols=["echo"], max_size=None) as ws:
         print("protocol", ws.subprotocol)
+        print("extensions", [extension.name for extension in ws.protocol.extensions])
         await ws.send("hello \u2603"); print("text", await ws.recv())
         await ws.send(b"\x00\xff" * 5); print("binary", (await ws.recv()).hex())
         big = bytes(range(256)) * 4096
@@ -119,7 +120,8 @@ async def main(port):
             await ws.recv()
         except ConnectionClosed as closed:
             print("server closed", closed.rcvd.code, closed.rcvd.reason)
-    async with connect(url) as ws:
+    async with connect(url, compression=None) as ws:
+        await ws.send("plain"); print("uncompressed", await ws.recv(), ws.protocol.extensions)
         await ws.close(3001, "client says bye")
         print("client closed", ws.close_code)
 asyncio.run(asyncio.wait_for(main(sys.argv[1]), 50))
@@ -145,12 +147,14 @@ fn python_websockets_client_against_the_gyre_echo_server() {
         lines,
         [
             "protocol echo",
+            "extensions ['permessage-deflate']",
             "text hello ☃",
             "binary 00ff00ff00ff00ff00ff",
             "fragmented 1048576 True",
             "text fragments sn☃w",
             "pong",
             "server closed 4001 server says bye",
+            "uncompressed plain []",
             "client closed 3001",
         ]
     );
@@ -161,6 +165,9 @@ import asyncio
 from websockets.asyncio.server import serve
 async def handler(ws):
     async for message in ws:
+        if message == "extensions?":
+            await ws.send(",".join(extension.name for extension in ws.protocol.extensions) or "none")
+            continue
         if message == "close please":
             await ws.close(4003, "python closes")
             return
@@ -232,6 +239,7 @@ impl WebSocketHandler for Script {
 }
 
 fn run_client(
+    deflate: bool,
     port: u16,
     sends: Vec<Result<String, Vec<u8>>>,
     expect: usize,
@@ -250,7 +258,8 @@ fn run_client(
         log: log.clone(),
         done: Some(resolver),
     };
-    let options = WebSocketOptions::new(Rc::new(reactor.clone()));
+    let mut options = WebSocketOptions::new(Rc::new(reactor.clone()));
+    options.deflate = deflate.then(DeflateConfig::default);
     let url = format!("ws://127.0.0.1:{port}/chat");
     let opened = connect(&*endpoint, &url, &["chat"], options, script);
     let scenario = opened.and_then(move |_ws| done);
@@ -270,25 +279,24 @@ fn gyre_client_against_a_python_websockets_server() {
     );
     let port = port_of(&line);
     let big: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
-    let mut log = run_client(
-        port,
-        vec![Ok("hello ☃".into()), Err(big)],
-        3,
-        Some(CloseCode(4002)),
-    );
+    let sends = vec![Ok("extensions?".into()), Ok("hello ☃".into()), Err(big)];
+    let mut log = run_client(true, port, sends, 4, Some(CloseCode(4002)));
     // The pong may overtake the echoes: check it apart from their order.
     let pongs = log.iter().filter(|entry| *entry == "pong ping!").count();
     log.retain(|entry| entry != "pong ping!");
     assert_eq!(pongs, 1);
     let expected = [
         "open Some(\"chat\")",
+        "text permessage-deflate",
         "text hello ☃",
         "binary 300000 true",
         "text é",
         "close 4002 gyre closes true",
     ];
     assert_eq!(log, expected);
-    let log = run_client(port, vec![Ok("close please".into())], 1, None);
+    let sends = vec![Ok("extensions?".into()), Ok("close please".into())];
+    let log = run_client(false, port, sends, 1, None);
     assert_eq!(log[0], "open Some(\"chat\")");
+    assert!(log.contains(&"text none".to_owned()), "{log:?}");
     assert_eq!(log.last().unwrap(), "close 4003 python closes true");
 }

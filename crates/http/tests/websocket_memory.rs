@@ -463,3 +463,39 @@ fn accept_can_be_called_from_any_handler() {
     assert!(String::from_utf8_lossy(&pair.client().heard).starts_with("HTTP/1.1 101 "));
     assert_eq!(take(&log), ["open None"]);
 }
+
+#[test]
+fn permessage_deflate_is_negotiated_end_to_end() {
+    let clock = ManualClock::new();
+    let (server_log, client_log) = (Log::default(), Log::default());
+    let mut opts = options(&clock);
+    opts.deflate = Some(gyre_http::websocket::DeflateConfig::default());
+    let http = server(&clock, opts.clone(), &server_log);
+    let url = WebSocketUrl::parse("ws://h/").unwrap();
+    let recorder = Recorder {
+        log: client_log.clone(),
+        echo: false,
+    };
+    let mut client = WebSocketClientProtocol::new(&url, &[], opts, recorder).unwrap();
+    let opened = client.opened();
+    let mut pair = connect_pair(http.protocol(), client);
+    pair.pump();
+    let ws = success_result_of(opened);
+    let text = "compress me ".repeat(1000);
+    ws.send_text(&text).unwrap();
+    // The frame on the wire is compressed: far smaller than the text.
+    assert!(
+        pair.client_end().pending() < 200,
+        "{}",
+        pair.client_end().pending()
+    );
+    pair.pump();
+    assert_eq!(
+        take(&server_log),
+        ["open None".to_owned(), format!("text {text}")]
+    );
+    assert_eq!(
+        take(&client_log),
+        ["open None".to_owned(), format!("text {text}")]
+    );
+}

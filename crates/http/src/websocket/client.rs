@@ -11,6 +11,7 @@ use gyre_endpoints::{ClientEndpoint, connect_protocol};
 use crate::HeaderMap;
 use crate::proto::{ClientConnection, ClientEvent};
 use crate::websocket::connection::{Role, WebSocketConnection};
+use crate::websocket::deflate::{check_deflate_answer, deflate_offer};
 use crate::websocket::handshake::ClientHandshake;
 use crate::websocket::session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};
 
@@ -160,6 +161,10 @@ impl WebSocketClientProtocol {
         options: WebSocketOptions,
         handler: impl WebSocketHandler,
     ) -> Result<Self, crate::SendError> {
+        let handshake = match &options.deflate {
+            Some(config) => handshake.offer_extensions(&deflate_offer(config)),
+            None => handshake,
+        };
         let request = handshake.request(&url.host_header(), &url.target)?;
         let (opened, resolver) = Deferred::new();
         Ok(WebSocketClientProtocol {
@@ -211,7 +216,16 @@ impl WebSocketClientProtocol {
                 None => return,
                 Some(ClientEvent::Informational(_)) => continue,
                 Some(ClientEvent::Response(head)) => match handshake.check_response(&head) {
-                    Ok((protocol, _)) => break Ok(protocol),
+                    Ok((protocol, extensions)) => {
+                        let config = setup
+                            .as_ref()
+                            .and_then(|(options, _)| options.deflate)
+                            .unwrap_or_default();
+                        match check_deflate_answer(&extensions, &config) {
+                            Ok(deflate) => break Ok((protocol, deflate)),
+                            Err(error) => break Err(Failure::new(error)),
+                        }
+                    }
                     Err(error) => break Err(Failure::new(error)),
                 },
                 Some(ClientEvent::Error(error)) => break Err(Failure::new(error)),
@@ -226,8 +240,8 @@ impl WebSocketClientProtocol {
                 }
             }
         };
-        let protocol = match outcome {
-            Ok(protocol) => protocol,
+        let (protocol, deflate) = match outcome {
+            Ok(agreed) => agreed,
             Err(failure) => return self.fail(transport, failure),
         };
         if let Some(timer) = timer.take() {
@@ -235,7 +249,10 @@ impl WebSocketClientProtocol {
         }
         let rest = http.take_upgraded().unwrap_or_default();
         let (options, handler) = setup.take().expect("set up once");
-        let conn = WebSocketConnection::new(Role::Client, options.config);
+        let mut conn = WebSocketConnection::new(Role::Client, options.config);
+        if let Some(params) = deflate {
+            conn = conn.with_deflate(params);
+        }
         let mut ws = WebSocketProtocol::new(conn, options, protocol, handler);
         let handle = ws.handle();
         ws.connection_made(transport);

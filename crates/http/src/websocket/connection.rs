@@ -15,6 +15,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::SendError;
 use crate::proto::Transmit;
+use crate::websocket::deflate::{DeflateParams, Deflater};
 use crate::websocket::error::{CloseCode, WsError};
 use crate::websocket::frame::{MAX_CONTROL_PAYLOAD, Opcode, apply_mask, parse_header, write_frame};
 
@@ -142,11 +143,13 @@ pub struct WebSocketConnection {
     close_sent: bool,
     close_received: bool,
     error: Option<WsError>,
+    deflate: Option<Deflater>,
 }
 
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    compressed: bool,
     data: Vec<u8>,
     valid_utf8: usize,
 }
@@ -169,7 +172,26 @@ impl WebSocketConnection {
             close_sent: false,
             close_received: false,
             error: None,
+            deflate: None,
         }
+    }
+
+    /// Turns on permessage-deflate with the negotiated parameters: RSV1
+    /// marks compressed messages both ways, and every whole message sent
+    /// with `send_text`/`send_binary` is compressed.
+    pub fn with_deflate(mut self, params: DeflateParams) -> Self {
+        let (ours, theirs) = match self.role {
+            Role::Server => (
+                params.server_no_context_takeover,
+                params.client_no_context_takeover,
+            ),
+            Role::Client => (
+                params.client_no_context_takeover,
+                params.server_no_context_takeover,
+            ),
+        };
+        self.deflate = Some(Deflater::new(ours, theirs));
+        self
     }
 
     /// Replaces the client's masking keys (tests). Ignored for servers,
@@ -238,7 +260,10 @@ impl WebSocketConnection {
         let Some((header, used)) = parse_header(&self.buf[self.pos..])? else {
             return Ok(false);
         };
-        if header.rsv != 0 {
+        let compressed = header.rsv == 0x4
+            && self.deflate.is_some()
+            && matches!(header.opcode, Opcode::Text | Opcode::Binary);
+        if header.rsv != 0 && !compressed {
             return Err(WsError::ReservedBits);
         }
         match (self.role, header.mask.is_some()) {
@@ -275,15 +300,20 @@ impl WebSocketConnection {
             Opcode::Text | Opcode::Binary | Opcode::Continuation => {
                 let partial = self.message.get_or_insert_with(|| Partial {
                     text: header.opcode == Opcode::Text,
+                    compressed,
                     data: Vec::new(),
                     valid_utf8: 0,
                 });
                 payload_at(&mut partial.data);
-                if partial.text {
+                if partial.text && !partial.compressed {
                     check_utf8(partial, header.fin)?;
                 }
                 if header.fin {
-                    let partial = self.message.take().expect("a message is open");
+                    let mut partial = self.message.take().expect("a message is open");
+                    if partial.compressed {
+                        let deflate = self.deflate.as_mut().expect("compressed only with deflate");
+                        partial.data = deflate.inflate(&partial.data, self.config.max_message_size)?;
+                    }
                     let message = if partial.text {
                         Message::Text(String::from_utf8(partial.data).map_err(|_| WsError::InvalidUtf8)?)
                     } else {
@@ -355,8 +385,12 @@ impl WebSocketConnection {
     }
 
     fn write(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) {
+        self.write_rsv(0, opcode, fin, payload);
+    }
+
+    fn write_rsv(&mut self, rsv: u8, opcode: Opcode, fin: bool, payload: &[u8]) {
         let mask = self.masks.as_mut().map(MaskKeys::next);
-        write_frame(&mut self.out, fin, 0, opcode, mask, payload);
+        write_frame(&mut self.out, fin, rsv, opcode, mask, payload);
     }
 
     fn check_open(&self) -> Result<(), SendError> {
@@ -382,12 +416,19 @@ impl WebSocketConnection {
         if self.sending.is_some() {
             return Err(SendError::WrongState("a fragmented message is being sent"));
         }
-        self.write(opcode, true, data);
+        match &mut self.deflate {
+            Some(deflate) => {
+                let compressed = deflate.compress(data);
+                self.write_rsv(0x4, opcode, true, &compressed);
+            }
+            None => self.write(opcode, true, data),
+        }
         Ok(())
     }
 
     /// Sends one fragment of a message: the first fragment opens a text
-    /// (`text` true) or binary message, `fin` ends it. Control frames may
+    /// (`text` true) or binary message, `fin` ends it. Fragmented messages
+    /// are never compressed (permessage-deflate leaves that per message). Control frames may
     /// be sent between fragments. Text fragments may split a UTF-8
     /// sequence; the whole message must be UTF-8 (the caller's promise).
     pub fn send_fragment(&mut self, text: bool, data: &[u8], fin: bool) -> Result<(), SendError> {

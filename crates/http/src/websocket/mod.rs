@@ -6,6 +6,7 @@
 //!   connection  WebSocketConnection: fragmentation, message assembly with
 //!               limits, UTF-8 checks across fragments, ping → pong, the
 //!               close handshake, sticky errors answered with close codes
+//!   deflate     permessage-deflate (RFC 7692): negotiation, compression
 //!   handshake   validate_request / accept_response (server),
 //!               ClientHandshake (client), accept_key
 //!   session     WebSocketProtocol: the gyre Protocol driving a connection
@@ -37,6 +38,7 @@
 mod base64;
 mod client;
 mod connection;
+mod deflate;
 mod error;
 mod frame;
 mod handshake;
@@ -45,6 +47,9 @@ mod session;
 
 pub use client::{InvalidUrl, WebSocketClientProtocol, WebSocketUrl, connect};
 pub use connection::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig, WebSocketConnection};
+pub use deflate::{
+    DeflateConfig, DeflateParams, PERMESSAGE_DEFLATE, check_deflate_answer, deflate_offer, negotiate_deflate,
+};
 pub use error::{CloseCode, WsError};
 pub use frame::{FrameHeader, MAX_CONTROL_PAYLOAD, Opcode, apply_mask, parse_header, write_frame};
 pub use handshake::{

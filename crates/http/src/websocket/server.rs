@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::server::{Handler, Request, Response};
 use crate::websocket::connection::{Role, WebSocketConnection};
+use crate::websocket::deflate::negotiate_deflate;
 use crate::websocket::handshake::{HandshakeError, accept_response, choose_protocol, validate_request};
 use crate::websocket::session::{WebSocketHandler, WebSocketOptions, WebSocketProtocol};
 
@@ -57,8 +58,18 @@ pub fn accept(
     };
     let supported: Vec<&str> = policy.protocols.iter().map(String::as_str).collect();
     let protocol = choose_protocol(&offer, &supported).map(str::to_owned);
-    let head = accept_response(&offer, protocol.as_deref(), None);
-    let conn = WebSocketConnection::new(Role::Server, options.config);
+    let deflate = options
+        .deflate
+        .and_then(|config| negotiate_deflate(&offer.extensions, &config));
+    let head = accept_response(
+        &offer,
+        protocol.as_deref(),
+        deflate.as_ref().map(|(_, answer)| answer.as_str()),
+    );
+    let mut conn = WebSocketConnection::new(Role::Server, options.config);
+    if let Some((params, _)) = deflate {
+        conn = conn.with_deflate(params);
+    }
     let ws = WebSocketProtocol::new(conn, options.clone(), protocol, handler);
     // Err only when the client is already gone: nothing to hand over then.
     let _ = response.upgrade(head, ws);

@@ -25,6 +25,7 @@ use gyre_core::{Clock, ClockExt, DelayedCall, Failure, Protocol, Transport};
 
 use crate::error::SendError;
 use crate::websocket::connection::{CloseFrame, Event, Message, WebSocketConfig, WebSocketConnection};
+use crate::websocket::deflate::DeflateConfig;
 use crate::websocket::error::{CloseCode, WsError};
 
 /// Limits and timers of a WebSocket connection.
@@ -43,6 +44,9 @@ pub struct WebSocketOptions {
     /// The most bytes the transport may hold unsent before sends fail
     /// with [`SendError::WrongState`]. Default 16 MiB.
     pub max_outgoing: usize,
+    /// permessage-deflate: offered (client) or accepted when offered
+    /// (server) with these preferences. `None` (the default) leaves it off.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl WebSocketOptions {
@@ -54,6 +58,7 @@ impl WebSocketOptions {
             close_timeout: Duration::from_secs(10),
             ping_interval: None,
             max_outgoing: 16 << 20,
+            deflate: None,
         }
     }
 }
