@@ -113,6 +113,20 @@ fn refused_requests_and_their_statuses() {
             426,
         ),
         (
+            "a body",
+            "Host: server.example.com",
+            "Host: server.example.com\r\nContent-Length: 5",
+            HandshakeError::UnexpectedBody,
+            400,
+        ),
+        (
+            "a chunked body",
+            "Host: server.example.com",
+            "Host: server.example.com\r\nTransfer-Encoding: chunked",
+            HandshakeError::UnexpectedBody,
+            400,
+        ),
+        (
             "no key",
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
             "",

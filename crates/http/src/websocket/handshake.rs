@@ -44,6 +44,8 @@ pub enum HandshakeError {
     UnsupportedVersion,
     /// `Sec-WebSocket-Key` missing, repeated, or not 16 base64-encoded bytes (400).
     BadKey,
+    /// The request declares a body, which an upgrade request cannot have (400).
+    UnexpectedBody,
     /// The origin check refused the request's `Origin` (403).
     OriginRefused,
     /// Client side: the answer was not `101 Switching Protocols`.
@@ -118,6 +120,9 @@ pub fn validate_request(head: &RequestHead) -> Result<ClientOffer, HandshakeErro
         return Err(HandshakeError::BadVersion);
     }
     let headers = &head.headers;
+    if headers.contains("transfer-encoding") || headers.get("content-length").is_some_and(|v| v != b"0") {
+        return Err(HandshakeError::UnexpectedBody);
+    }
     if !headers.has_token("upgrade", "websocket") {
         return Err(HandshakeError::NoUpgrade);
     }
