@@ -10,9 +10,10 @@ use gyre_endpoints::{ClientEndpoint, connect_protocol};
 
 use crate::HeaderMap;
 use crate::proto::{ClientConnection, ClientEvent};
-use crate::websocket::connection::{Role, WebSocketConnection};
+use crate::websocket::connection::WebSocketConnection;
 use crate::websocket::deflate::{check_deflate_answer, deflate_offer};
 use crate::websocket::handshake::ClientHandshake;
+use crate::websocket::message::Role;
 use crate::websocket::session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};
 
 /// A parsed `ws://` or `wss://` URL.

@@ -42,11 +42,12 @@ mod deflate;
 mod error;
 mod frame;
 mod handshake;
+mod message;
 mod server;
 mod session;
 
 pub use client::{InvalidUrl, WebSocketClientProtocol, WebSocketUrl, connect};
-pub use connection::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig, WebSocketConnection};
+pub use connection::WebSocketConnection;
 pub use deflate::{
     DeflateConfig, DeflateParams, PERMESSAGE_DEFLATE, check_deflate_answer, deflate_offer, negotiate_deflate,
 };
@@ -56,5 +57,6 @@ pub use handshake::{
     ClientHandshake, ClientOffer, HandshakeError, accept_key, accept_response, choose_protocol,
     validate_request,
 };
+pub use message::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig};
 pub use server::{AcceptPolicy, OriginCheck, WebSocketServer, accept};
 pub use session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};

@@ -5,9 +5,10 @@
 use std::rc::Rc;
 
 use crate::server::{Handler, Request, Response};
-use crate::websocket::connection::{Role, WebSocketConnection};
+use crate::websocket::connection::WebSocketConnection;
 use crate::websocket::deflate::negotiate_deflate;
 use crate::websocket::handshake::{HandshakeError, accept_response, choose_protocol, validate_request};
+use crate::websocket::message::Role;
 use crate::websocket::session::{WebSocketHandler, WebSocketOptions, WebSocketProtocol};
 
 /// Decides on a request's `Origin` header (absent for non-browser clients).

@@ -24,9 +24,10 @@ use gyre_core::producer::{Producer, PushProducer};
 use gyre_core::{Clock, ClockExt, DelayedCall, Failure, Protocol, Transport};
 
 use crate::error::SendError;
-use crate::websocket::connection::{CloseFrame, Event, Message, WebSocketConfig, WebSocketConnection};
+use crate::websocket::connection::WebSocketConnection;
 use crate::websocket::deflate::DeflateConfig;
 use crate::websocket::error::{CloseCode, WsError};
+use crate::websocket::message::{CloseFrame, Event, Message, WebSocketConfig};
 
 /// Limits and timers of a WebSocket connection.
 #[derive(Clone)]
