@@ -1,8 +1,9 @@
 //! WebSocket against peers nobody here wrote, over 127.0.0.1: curl checks
 //! the handshake of the `websocket_echo` example, the Python `websockets`
 //! client talks to it (text, binary, a 1 MiB message in 16 fragments,
-//! ping, close codes both ways), and the gyre client talks to a Python
-//! `websockets` server.
+//! ping, close codes both ways, permessage-deflate on and off), the gyre
+//! client (with permessage-deflate) talks to a Python `websockets` server,
+//! and a raw Python socket breaks the protocol and gets the close code.
 
 use std::cell::RefCell;
 use std::process::Command;
@@ -299,4 +300,52 @@ fn gyre_client_against_a_python_websockets_server() {
     assert_eq!(log[0], "open Some(\"chat\")");
     assert!(log.contains(&"text none".to_owned()), "{log:?}");
     assert_eq!(log.last().unwrap(), "close 4003 python closes true");
+}
+
+const PYTHON_VIOLATIONS: &str = r#"
+import socket, struct, sys
+def attempt(frame):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    data = data.split(b"\r\n\r\n", 1)[1]
+    s.sendall(frame)
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    code = struct.unpack("!H", data[2:4])[0] if len(data) >= 4 and data[0] == 0x88 else None
+    print(code, "closed")
+masked = lambda header, payload: header + bytes([0x80 | len(payload)]) + b"\0\0\0\0" + payload
+attempt(b"\x81\x02hi")                                  # unmasked client frame
+attempt(masked(b"\x81", b"\xff\xfe"))                   # text that is not UTF-8
+attempt(b"\x82\xff" + struct.pack("!Q", 1 << 40) + b"\0\0\0\0")  # a 1 TiB frame
+attempt(masked(b"\x83", b""))                           # reserved opcode
+"#;
+
+#[test]
+fn python_socket_protocol_violations_get_their_close_codes() {
+    require_program("python3", "python3");
+    let (_server, port) = echo_server();
+    let output = run_to_end_of_input(
+        Command::new("python3").args(["-c", PYTHON_VIOLATIONS, &port.to_string()]),
+        b"",
+        LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        ["1002 closed", "1007 closed", "1009 closed", "1002 closed"]
+    );
 }

@@ -293,7 +293,7 @@ impl Protocol for WebSocketClientProtocol {
             *timer = Some(
                 options
                     .clock
-                    .call_later(options.close_timeout, move || transport.abort_connection()),
+                    .call_later(options.open_timeout, move || transport.abort_connection()),
             );
         }
     }

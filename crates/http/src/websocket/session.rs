@@ -39,6 +39,9 @@ pub struct WebSocketOptions {
     /// How long to wait for the peer's close frame after sending ours
     /// before dropping the connection. Default 10 s (Python `websockets`' default).
     pub close_timeout: Duration,
+    /// Client side: how long the server may take to answer the opening
+    /// handshake before the connection is dropped. Default 10 s.
+    pub open_timeout: Duration,
     /// Ping the peer this often; if a whole interval passes without a
     /// frame from it, fail with 1011. `None` (the default) never pings.
     pub ping_interval: Option<Duration>,
@@ -57,6 +60,7 @@ impl WebSocketOptions {
             clock,
             config: WebSocketConfig::default(),
             close_timeout: Duration::from_secs(10),
+            open_timeout: Duration::from_secs(10),
             ping_interval: None,
             max_outgoing: 16 << 20,
             deflate: None,
