@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!   frame       headers parsed/written, masking; per-frame rules
+//!   message     Role, WebSocketConfig, MaskKeys, Message, CloseFrame, Event
 //!   connection  WebSocketConnection: fragmentation, message assembly with
 //!               limits, UTF-8 checks across fragments, ping → pong, the
 //!               close handshake, sticky errors answered with close codes
@@ -22,6 +23,14 @@
 //! frames, clients refuse masked ones). Errors are sticky: the connection
 //! queues a close frame with the error's code (1002 protocol error, 1007
 //! invalid UTF-8, 1009 too big) and reads nothing more.
+//!
+//! Design decisions: a frame is processed only once whole, so the read
+//! buffer is bounded by `max_frame_size` (checked from the header, before
+//! any payload is buffered) and a message by `max_message_size` (checked
+//! before each fragment is appended; inflated output is bounded the same
+//! way). Text is validated incrementally, so invalid UTF-8 fails in the
+//! fragment that carries it; a sequence split across fragments is fine.
+//! Close codes 1005/1006/1015 are reported but never sent or accepted.
 //!
 //! ```
 //! use gyre_http::websocket::{CloseCode, Event, Role, WebSocketConfig, WebSocketConnection};
