@@ -59,6 +59,7 @@ pub mod proto;
 pub mod resource;
 pub mod server;
 pub mod static_files;
+pub mod websocket;
 pub mod wire;
 
 pub use error::{ErrorKind, HttpError, SendError};
