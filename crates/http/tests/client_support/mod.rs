@@ -173,3 +173,60 @@ impl Protocol for Scripted {
 pub fn ok(body: &str) -> Act {
     Act::Answer(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes())
 }
+
+/// Answers a request head.
+pub type Route = Rc<dyn Fn(&str) -> Vec<u8>>;
+
+/// Answers each request with `route(head)`; request bodies with a
+/// `Content-Length` are skipped; every head and body is logged.
+pub struct Routed {
+    route: Route,
+    seen: Vec<u8>,
+    log: Rc<RefCell<Vec<String>>>,
+}
+
+impl Routed {
+    pub fn new(route: Route, log: Rc<RefCell<Vec<String>>>) -> Self {
+        Routed {
+            route,
+            seen: Vec::new(),
+            log,
+        }
+    }
+}
+
+impl Protocol for Routed {
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        self.seen.extend_from_slice(data);
+        while let Some(end) = self.seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&self.seen[..end + 4]).into_owned();
+            let length = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if self.seen.len() < end + 4 + length {
+                return;
+            }
+            let body = String::from_utf8_lossy(&self.seen[end + 4..end + 4 + length]).into_owned();
+            self.seen.drain(..end + 4 + length);
+            self.log.borrow_mut().push(format!("{head}{body}"));
+            transport.write(&(self.route)(&head));
+        }
+    }
+}
+
+/// A response with `status`, extra header lines and a body.
+pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}
