@@ -32,6 +32,7 @@ pub mod pool;
 pub mod redirect;
 pub mod request;
 pub mod response;
+pub mod tunnel;
 pub mod url;
 
 pub use agent::{Agent, AgentBuilder, HttpClient};
@@ -44,4 +45,5 @@ pub use pool::{Connector, PoolConfig, PoolKey};
 pub use redirect::{DEFAULT_REDIRECT_LIMIT, RedirectAgent};
 pub use request::{BodyWriter, RequestBody};
 pub use response::{BODY_HIGH_WATER, BodyEvent, Response, ResponseBody};
+pub use tunnel::{TunnelProtocol, connect_tunnel};
 pub use url::{Origin, RequestUrl, Scheme};
