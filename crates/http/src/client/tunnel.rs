@@ -23,7 +23,7 @@ use crate::{HeaderMap, Method, RequestHead};
 
 enum State {
     /// Waiting for the proxy's answer to CONNECT.
-    Asking(ClientConnection, Option<Box<dyn Protocol>>),
+    Asking(Box<ClientConnection>, Option<Box<dyn Protocol>>),
     /// The tunnel is up: everything goes to the inner protocol.
     Open(Box<dyn Protocol>),
     Failed,
@@ -47,7 +47,7 @@ impl TunnelProtocol {
         conn.send_request(head).map_err(|e| invalid(&e))?;
         conn.send_end(&HeaderMap::new()).map_err(|e| invalid(&e))?;
         Ok(TunnelProtocol {
-            state: State::Asking(conn, Some(inner)),
+            state: State::Asking(Box::new(conn), Some(inner)),
             ready,
             transport: Rc::default(),
         })
