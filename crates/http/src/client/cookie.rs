@@ -49,6 +49,29 @@ pub struct SetCookie {
 }
 
 impl SetCookie {
+    /// The field in a canonical form (without `Expires`, which
+    /// `max_age` replaces); parsing it gives the same cookie back, less
+    /// `expires`.
+    pub fn to_header(&self) -> String {
+        let mut out = format!("{}={}", self.name, self.value);
+        if let Some(domain) = &self.domain {
+            out.push_str(&format!("; Domain={domain}"));
+        }
+        if let Some(path) = &self.path {
+            out.push_str(&format!("; Path={path}"));
+        }
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        if self.http_only {
+            out.push_str("; HttpOnly");
+        }
+        if let Some(age) = self.max_age {
+            out.push_str(&format!("; Max-Age={age}"));
+        }
+        out
+    }
+
     /// Parses one `Set-Cookie` value; `None` when it has no `=` in its
     /// first part, an empty name, or is longer than [`MAX_SET_COOKIE`].
     pub fn parse(text: &str) -> Option<SetCookie> {
@@ -74,9 +97,14 @@ impl SetCookie {
         for attribute in parts {
             let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
             let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
+            if value.chars().any(char::is_control) {
+                continue;
+            }
             match key.as_str() {
-                "domain" if !value.is_empty() => {
-                    cookie.domain = Some(value.trim_start_matches('.').to_ascii_lowercase());
+                "domain" => {
+                    let domain = value.trim_start_matches(|c: char| c == '.' || c.is_whitespace());
+                    let domain = domain.to_ascii_lowercase();
+                    cookie.domain = (!domain.is_empty()).then_some(domain);
                 }
                 "path" if value.starts_with('/') => cookie.path = Some(value.to_owned()),
                 "path" => cookie.path = None,
