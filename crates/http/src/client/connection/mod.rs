@@ -1,4 +1,4 @@
-//! One client connection: a gyre [`Protocol`] driving the sans-IO
+//! One client connection: a gyre [`Protocol`](gyre_core::Protocol) driving the sans-IO
 //! [`ClientConnection`], with the exchange in progress (the response
 //! Deferred, then the body sink), its timers, and hooks telling the pool
 //! when the connection is idle again or gone.
@@ -8,11 +8,11 @@
 //! or abort from inside its callbacks.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
-use std::time::{Duration, Instant};
+use std::rc::Rc;
+use std::time::Instant;
 
 use gyre_core::producer::Producer;
-use gyre_core::{Clock, ClockExt, DelayedCall, Failure, Protocol, Resolver, Transport};
+use gyre_core::{Clock, DelayedCall, Failure, Resolver, Transport};
 
 use crate::client::error::{ClientError, TimeoutPhase};
 use crate::client::request::{BodyParts, BodyWriter};
@@ -20,26 +20,12 @@ use crate::client::response::{BodyControl, BodySink, Response, body_channel};
 use crate::proto::{ClientConnection, ClientEvent};
 use crate::{HeaderMap, HttpError, RequestHead, ResponseHead};
 
-/// Deadlines of a request; `None` waits for ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Establishing a connection (default 30 s, Twisted's `connectTimeout`).
-    pub connect: Option<Duration>,
-    /// From sending the request to the response head (default 60 s).
-    pub response_head: Option<Duration>,
-    /// Silence while reading a body that is not paused (default 60 s).
-    pub body_idle: Option<Duration>,
-}
+mod protocol;
+mod timers;
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Some(Duration::from_secs(30)),
-            response_head: Some(Duration::from_secs(60)),
-            body_idle: Some(Duration::from_secs(60)),
-        }
-    }
-}
+use protocol::ConnControl;
+pub(crate) use protocol::ConnProtocol;
+pub use timers::Timeouts;
 
 /// What the pool hears from a connection.
 pub(crate) trait ConnHooks {
@@ -163,20 +149,6 @@ impl ConnHandle {
                 start(BodyWriter { conn: self.clone() });
             }
         }
-    }
-
-    fn arm(&self, phase: TimeoutPhase) -> Option<DelayedCall> {
-        let (clock, delay) = {
-            let state = self.0.borrow();
-            let delay = match phase {
-                TimeoutPhase::ResponseHead => state.timeouts.response_head,
-                TimeoutPhase::BodyIdle => state.timeouts.body_idle,
-                TimeoutPhase::Connect => None,
-            }?;
-            (state.clock.clone(), delay)
-        };
-        let weak = Rc::downgrade(&self.0);
-        Some(clock.call_later(delay, move || timer_fired(&weak, phase, delay)))
     }
 
     pub(crate) fn send_data(&self, data: &[u8]) -> Result<(), ClientError> {
@@ -384,95 +356,6 @@ impl ConnHandle {
         if let Some(hooks) = hooks {
             hooks.closed(self);
         }
-    }
-}
-
-fn timer_fired(weak: &Weak<RefCell<State>>, phase: TimeoutPhase, delay: Duration) {
-    let Some(state) = weak.upgrade() else { return };
-    let conn = ConnHandle(state);
-    if phase == TimeoutPhase::BodyIdle {
-        let (paused, elapsed) = {
-            let state = conn.0.borrow();
-            let Some(exchange) = &state.exchange else { return };
-            let paused = exchange.sink.as_ref().is_some_and(BodySink::is_paused);
-            (
-                paused,
-                state
-                    .clock
-                    .now()
-                    .saturating_duration_since(exchange.last_activity),
-            )
-        };
-        if paused || elapsed < delay {
-            let wait = if paused { delay } else { delay - elapsed };
-            let (clock, weak) = (conn.0.borrow().clock.clone(), weak.clone());
-            let timer = clock.call_later(wait, move || timer_fired(&weak, phase, delay));
-            if let Some(exchange) = conn.0.borrow_mut().exchange.as_mut() {
-                exchange.timer = Some(timer);
-            }
-            return;
-        }
-    }
-    if let Some(exchange) = conn.0.borrow_mut().exchange.as_mut() {
-        exchange.timer = None;
-    }
-    conn.fail_exchange(Failure::new(ClientError::Timeout(phase)));
-    conn.abort();
-}
-
-/// Pauses, resumes and abandons a body on behalf of its reader.
-struct ConnControl(Weak<RefCell<State>>);
-
-impl BodyControl for ConnControl {
-    fn pause(&self) {
-        if let Some(transport) = self
-            .0
-            .upgrade()
-            .and_then(|state| state.borrow().transport.clone())
-        {
-            transport.pause_reading();
-        }
-    }
-    fn resume(&self) {
-        if let Some(transport) = self
-            .0
-            .upgrade()
-            .and_then(|state| state.borrow().transport.clone())
-        {
-            transport.resume_reading();
-        }
-    }
-    fn abandon(&self) {
-        let Some(state) = self.0.upgrade() else { return };
-        let conn = ConnHandle(state);
-        let ongoing = conn.0.borrow().exchange.is_some();
-        if ongoing {
-            conn.fail_exchange(Failure::new(ClientError::BodyAbandoned));
-            conn.abort();
-        }
-    }
-}
-
-/// The gyre protocol of a client connection.
-pub(crate) struct ConnProtocol(ConnHandle);
-
-impl Protocol for ConnProtocol {
-    fn connection_made(&mut self, transport: &Transport) {
-        self.0.0.borrow_mut().transport = Some(transport.clone());
-    }
-
-    fn data_received(&mut self, _: &Transport, data: &[u8]) {
-        self.0.0.borrow_mut().proto.handle_input(data);
-        self.0.process();
-    }
-
-    fn read_connection_lost(&mut self, _: &Transport) {
-        self.0.0.borrow_mut().proto.handle_eof();
-        self.0.process();
-    }
-
-    fn connection_lost(&mut self, _: &Transport, reason: Failure) {
-        self.0.lost(reason);
     }
 }
 
