@@ -469,3 +469,35 @@ fn invalid_urls_fail_at_once() {
     }
     assert_eq!(net.connections(), 0);
 }
+
+#[test]
+fn responses_split_at_every_chunk_size_give_the_same_result() {
+    let bytes: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kind: split\r\n\r\n\
+        5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: yes\r\n\r\n";
+    for size in 1..=bytes.len() {
+        let clock = ManualClock::new();
+        let net = MemNet::new(|_| Box::new(Scripted::new([Act::Hang], Rc::default())));
+        let agent = agent(&clock, &net, PoolConfig::default());
+        let pending = get(&agent, "http://h/");
+        net.pump();
+        let server = net.server_transport(0);
+        let head_len = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let mut written = 0;
+        for piece in bytes.chunks(size) {
+            server.write(piece);
+            net.pump();
+            written += piece.len();
+            assert_eq!(
+                pending.has_result(),
+                written >= head_len,
+                "size {size}, {written} bytes in"
+            );
+        }
+        let response = success_result_of(pending);
+        assert_eq!(response.headers.get_str("x-kind"), Some("split"), "size {size}");
+        let data = response.read_body(100);
+        assert_eq!(success_result_of(data), b"hello world", "size {size}");
+        let key = agent.pool_key(&RequestUrl::parse("http://h/").unwrap());
+        assert_eq!(agent.idle_connections(&key), 1, "size {size}: reusable");
+    }
+}
