@@ -2,8 +2,9 @@
 //! (keep-alive reuse proven by the server's own connection count,
 //! uploads fixed-length and chunked, chunked responses, gzip and deflate,
 //! redirects, cookies), the same over TLS (Python's ssl module, a test CA:
-//! the host name is verified and an unknown CA is refused), and Twisted
-//! web serving static files gzip-encoded.
+//! the host name is verified and an unknown CA is refused), `openssl
+//! s_server -www` (HTTP/1.0, body delimited by the close), Twisted web
+//! serving static files gzip-encoded, and the `fetch` example.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -238,6 +239,54 @@ fn https_to_python_ssl_verifies_the_host_name_against_a_test_ca() {
         run_steps(stack, format!("https://localhost:{port}"), steps, Vec::new()),
     );
     assert!(unknown_ca.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn openssl_s_server_http_1_0_body_until_close() {
+    require_program("openssl", "openssl");
+    let dir = tempdir("s_server");
+    let ca = TestCa::new("gyre s_server test CA");
+    let (cert, key) = ca.server(&["localhost"]).write(&dir, "server");
+    let ca_file = ca.write(&dir, "ca");
+    let port = gyre_testing::peers::free_port();
+    let (_server, _) = start_until(
+        Command::new("openssl")
+            .args(["s_server", "-www", "-accept", &port.to_string(), "-naccept", "4"])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key),
+        b"",
+        "ACCEPT",
+    );
+    let trusted = TlsClientConfig::builder()
+        .ca_file(&ca_file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let reactor = Reactor::new().unwrap();
+    let agent = agent(&reactor, trusted);
+    let url = format!("https://localhost:{port}/");
+    let page = agent.request_str(Method::GET, &url, HeaderMap::new(), RequestBody::empty());
+    let page = page.and_then(|response| {
+        let head = format!("{:?} {}", response.version, response.status.as_u16());
+        response
+            .read_body(1 << 20)
+            .map(move |body| vec![head, String::from_utf8_lossy(&body).into_owned()])
+    });
+    let page = run(&reactor, page).unwrap();
+    assert_eq!(page[0], "HTTP/1.0 200");
+    assert!(
+        page[1].contains("Ciphers supported in s_server binary"),
+        "{}",
+        page[1]
+    );
+    assert!(
+        page[1].trim_end().ends_with("</BODY></HTML>"),
+        "the body read until the close: {}",
+        page[1]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

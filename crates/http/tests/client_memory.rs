@@ -501,3 +501,48 @@ fn responses_split_at_every_chunk_size_give_the_same_result() {
         assert_eq!(agent.idle_connections(&key), 1, "size {size}: reusable");
     }
 }
+
+/// Counts pause and resume calls.
+#[derive(Default)]
+struct Flow {
+    paused: std::cell::Cell<bool>,
+    pauses: std::cell::Cell<usize>,
+    resumes: std::cell::Cell<usize>,
+}
+
+impl gyre_core::producer::PushProducer for Flow {
+    fn pause_producing(&self) {
+        self.paused.set(true);
+        self.pauses.set(self.pauses.get() + 1);
+    }
+    fn resume_producing(&self) {
+        self.paused.set(false);
+        self.resumes.set(self.resumes.get() + 1);
+    }
+    fn stop_producing(&self) {}
+}
+
+#[test]
+fn a_streamed_upload_producer_is_paused_while_the_socket_is_full() {
+    let clock = ManualClock::new();
+    let net = echo_net(&clock);
+    let agent = agent(&clock, &net, PoolConfig::default());
+    let flow = Rc::new(Flow::default());
+    let writer_slot = Rc::new(RefCell::new(None));
+    let (producer, slot) = (flow.clone(), writer_slot.clone());
+    let body = RequestBody::stream(None, move |writer| {
+        writer
+            .register_producer(gyre_core::producer::Producer::Push(producer))
+            .unwrap();
+        writer.write(&vec![b'u'; 1 << 20]).unwrap();
+        *slot.borrow_mut() = Some(writer);
+    });
+    let response = agent.request_str(Method::POST, "http://h/up", HeaderMap::new(), body);
+    assert!(flow.paused.get(), "a megabyte unsent: the producer is paused");
+    net.pump();
+    assert!(!flow.paused.get() && flow.resumes.get() >= 1, "drained: resumed");
+    let writer = writer_slot.borrow_mut().take().unwrap();
+    writer.unregister_producer();
+    writer.finish().unwrap();
+    assert_eq!(body_text(&net, response), format!("POST /up {}", 1 << 20));
+}
