@@ -54,6 +54,7 @@
 //! ```
 
 pub mod body;
+pub mod client;
 pub mod error;
 pub mod proto;
 pub mod resource;
