@@ -335,45 +335,6 @@ fn twisted_web_static_files_gzip_encoded() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn the_fetch_example_downloads_with_progress() {
-    let (_server, port) = start("client_peer_server.py", &[], &python3());
-    let fetch = gyre_testing::peers::example_binary(Path::new(env!("CARGO_MANIFEST_DIR")), "fetch");
-    let dir = tempdir("fetch");
-    let file = dir.join("big");
-    let output = gyre_testing::peers::run(
-        Command::new(fetch)
-            .arg(format!("http://127.0.0.1:{port}/redirect/2"))
-            .arg("-o")
-            .arg(&file),
-        b"",
-        LIMIT,
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(std::fs::read(&file).unwrap(), b"GET 0 ");
-    let output = gyre_testing::peers::run(
-        Command::new(gyre_testing::peers::example_binary(
-            Path::new(env!("CARGO_MANIFEST_DIR")),
-            "fetch",
-        ))
-        .arg(format!("http://127.0.0.1:{port}/big"))
-        .arg("-o")
-        .arg(&file),
-        b"",
-        LIMIT,
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(stderr.starts_with("HTTP/1.1 200 OK"), "{stderr}");
-    assert!(stderr.contains("1000000/1000000 bytes (100%)"), "{stderr}");
-    assert_eq!(std::fs::read(&file).unwrap().len(), 1_000_000);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gyre-client-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -801,3 +801,45 @@ fn a_producer_streams_through_the_gzip_wrapper_as_the_client_reads() {
         .collect();
     assert_eq!(gunzip(&answer.body), expected.into_bytes());
 }
+
+#[test]
+fn static_files_mounted_in_the_tree_serve_below_their_mount_point() {
+    let dir = std::env::temp_dir().join(format!("gyre-resource-static-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let content: String = (0..200).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(dir.join("sub/a.txt"), &content).unwrap();
+    let files = gyre_http::static_files::StaticFiles::new(&dir);
+    let root = Node::new()
+        .with_child("files", Rc::new(GzipEncoding::new(Rc::new(files))))
+        .on(Method::GET, text("root"));
+    let clock = ManualClock::new();
+    let (server, _) = serve(&clock, Rc::new(root));
+
+    let plain = get(&server, "/files/sub/a.txt");
+    assert_eq!((plain.status, plain.text()), (200, content.clone()));
+    assert!(plain.header("etag").is_some() && plain.header("last-modified").is_some());
+    // Through the gzip wrapper, like any resource.
+    let zipped = gzip_ask(&server, "GET", "/files/sub/a.txt", "gzip");
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&zipped.body), content.as_bytes());
+    // Ranges are left alone by gzip and answered by the file resource.
+    let range = ask(
+        &server,
+        "GET /files/sub/a.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-5\r\n\r\n",
+    );
+    assert_eq!((range.status, range.text()), (206, "line 0".to_owned()));
+    // Directories below the mount point: the redirect keeps the full path.
+    let redirect = get(&server, "/files/sub");
+    assert_eq!(redirect.status, 301);
+    assert_eq!(redirect.header("location"), Some("/files/sub/"));
+    let listing = get(&server, "/files/sub/");
+    assert!(
+        listing.status == 200 && listing.text().contains("a.txt"),
+        "{}",
+        listing.text()
+    );
+    // `..` cannot climb out of the mount point into the rest of the tree's files.
+    assert_eq!(get(&server, "/files/sub/../../etc/passwd").status, 404);
+    assert_eq!(get(&server, "/files/missing").status, 404);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

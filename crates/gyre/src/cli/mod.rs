@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+pub mod fetch;
 pub mod web;
 
 /// One subcommand: its name, a one-line summary for `gyre --help`, and
@@ -16,11 +17,18 @@ pub struct Command {
 }
 
 /// Every subcommand. Adding a service is one file and one line here.
-pub const COMMANDS: &[Command] = &[Command {
-    name: "web",
-    summary: "serve a directory over HTTP or HTTPS",
-    run: web::main,
-}];
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "web",
+        summary: "serve a directory over HTTP or HTTPS",
+        run: web::main,
+    },
+    Command {
+        name: "fetch",
+        summary: "download a URL (redirects, gzip, cookies, HTTPS, proxies)",
+        run: fetch::main,
+    },
+];
 
 /// The text of `gyre --help`.
 pub fn help() -> String {
@@ -34,7 +42,8 @@ pub fn help() -> String {
     text.push_str(
         "\nOptions:\n  -h, --help     this help\n  -V, --version  the version\n\n\
          Examples:\n  gyre web                                  serve . on tcp:8080\n  \
-         gyre web --path site --listen tcp:0:interface=127.0.0.1\n",
+         gyre web --path site --listen tcp:0:interface=127.0.0.1\n  \
+         gyre fetch https://example.com/ -o page.html\n",
     );
     text
 }

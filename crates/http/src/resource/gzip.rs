@@ -192,4 +192,7 @@ impl ReplySink for GzipSink {
     fn notify_finish(&self) -> Deferred<()> {
         self.inner.notify_finish()
     }
+    fn abort(&self) {
+        self.inner.abort();
+    }
 }

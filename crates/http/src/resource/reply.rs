@@ -31,6 +31,10 @@ pub trait ReplySink {
     fn unregister_producer(&self);
     /// Fires when the response was finished, fails when it never will be.
     fn notify_finish(&self) -> Deferred<()>;
+    /// Cuts the connection: the body the head promised cannot be completed
+    /// (a file that shrank mid-send), and finishing short would let the
+    /// client take a truncated body for a whole one.
+    fn abort(&self);
 }
 
 impl ReplySink for Response {
@@ -51,6 +55,11 @@ impl ReplySink for Response {
     }
     fn notify_finish(&self) -> Deferred<()> {
         Response::notify_finish(self)
+    }
+    fn abort(&self) {
+        if let Some(transport) = self.transport() {
+            transport.abort_connection();
+        }
     }
 }
 
@@ -176,5 +185,8 @@ impl ReplySink for Reply {
     }
     fn notify_finish(&self) -> Deferred<()> {
         Reply::notify_finish(self)
+    }
+    fn abort(&self) {
+        self.state.sink.abort();
     }
 }

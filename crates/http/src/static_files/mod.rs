@@ -58,6 +58,7 @@ pub use range::{
     unsatisfied_range,
 };
 
+use crate::resource::{Reply, Resource, SiteRequest};
 use crate::server::{Handler, Request, Response};
 
 /// How a [`StaticFiles`] behaves.
@@ -177,7 +178,22 @@ impl StaticFiles {
     /// ended with `/`). Redirects use the request's own path, so this works
     /// under any mount point.
     pub fn serve<S: AsRef<str>>(&self, request: &Request, response: &Response, segments: &[S]) {
-        serve::serve(self, request, response, segments);
+        let sink: serve::Sink = Rc::new(response.clone());
+        serve::serve(self, request.head(), &sink, segments);
+    }
+}
+
+/// Mounted in a resource tree (`Node::with_child("files", Rc::new(StaticFiles::new(dir)))`),
+/// the directory serves the rest of the path below its mount point, through
+/// whatever wraps it (gzip, Basic auth) like any other resource.
+impl Resource for StaticFiles {
+    fn is_leaf(&self) -> bool {
+        true
+    }
+
+    fn render(&self, request: &SiteRequest, reply: Reply) {
+        let sink: serve::Sink = Rc::new(reply);
+        serve::serve(self, request.head(), &sink, request.postpath());
     }
 }
 
@@ -185,7 +201,10 @@ impl Handler for StaticFiles {
     fn handle(&self, request: Request, response: Response) {
         match split_path(request.head().target.path()) {
             Ok(segments) => self.serve(&request, &response, &segments),
-            Err(_) => serve::refuse(&response, crate::StatusCode::BAD_REQUEST),
+            Err(_) => serve::refuse(
+                &(Rc::new(response) as serve::Sink),
+                crate::StatusCode::BAD_REQUEST,
+            ),
         }
     }
 }

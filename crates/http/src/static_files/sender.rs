@@ -1,5 +1,5 @@
 //! Streams a file (or parts of it, with multipart framing) into a
-//! [`Response`] as a pull producer: one chunk each time the transport has
+//! response as a pull producer: one chunk each time the transport has
 //! drained, so memory stays at one chunk per connection however large the
 //! file and however slow the client.
 
@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use gyre_core::producer::{Producer, PullProducer};
 
-use crate::server::Response;
+use crate::resource::ReplySink;
 
 /// One piece of the body: literal bytes (multipart framing) or a span of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ enum Step {
 /// The producer. Re-entrant calls (a transport that flushes and asks for
 /// more from inside a write) are turned into another turn of the loop.
 pub(crate) struct FileSender {
-    response: Response,
+    response: Rc<dyn ReplySink>,
     file: File,
     pieces: RefCell<VecDeque<Piece>>,
     chunk: usize,
@@ -58,7 +58,7 @@ pub(crate) struct FileSender {
 
 impl FileSender {
     /// Starts sending `pieces` of `file` (the head was sent already).
-    pub(crate) fn start(response: Response, file: File, pieces: Vec<Piece>, chunk: usize) {
+    pub(crate) fn start(response: Rc<dyn ReplySink>, file: File, pieces: Vec<Piece>, chunk: usize) {
         let sender = Rc::new(FileSender {
             response: response.clone(),
             file,
@@ -70,9 +70,7 @@ impl FileSender {
         });
         if response.register_producer(Producer::Pull(sender)).is_err() {
             // Another producer holds the transport, or the client left.
-            if let Some(transport) = response.transport() {
-                transport.abort_connection();
-            }
+            response.abort();
         }
     }
 
@@ -119,9 +117,7 @@ impl FileSender {
     fn fail(&self) {
         self.done.set(true);
         self.response.unregister_producer();
-        if let Some(transport) = self.response.transport() {
-            transport.abort_connection();
-        }
+        self.response.abort();
     }
 }
 

@@ -5,7 +5,10 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::server::{Request, Response};
+use std::rc::Rc;
+
+use crate::resource::ReplySink;
+use crate::wire::RequestHead;
 use crate::wire::{HeaderMap, Method, ResponseHead, StatusCode};
 
 use super::conditional::{Precondition, Validators, evaluate_preconditions, if_range_allows};
@@ -15,8 +18,12 @@ use super::range::{RangeOutcome, content_range, evaluate_range, unsatisfied_rang
 use super::sender::{FileSender, Piece, body_length};
 use super::{StaticFiles, StaticOptions};
 
+/// Where an answer goes: the connection's response, or a resource-tree
+/// reply (which may be wrapped, by gzip for one).
+pub(crate) type Sink = Rc<dyn ReplySink>;
+
 /// A short text answer (errors, refusals), with `Allow` on 405.
-pub(crate) fn refuse(response: &Response, status: StatusCode) {
+pub(crate) fn refuse(response: &Sink, status: StatusCode) {
     let reason = status.canonical_reason().unwrap_or("Error");
     let body = format!("{} {reason}\n", status.as_u16());
     let mut head = ResponseHead::new(status);
@@ -38,11 +45,11 @@ fn add_headers(headers: &mut HeaderMap, options: &StaticOptions) {
 
 pub(crate) fn serve<S: AsRef<str>>(
     site: &StaticFiles,
-    request: &Request,
-    response: &Response,
+    request: &RequestHead,
+    response: &Sink,
     segments: &[S],
 ) {
-    let method = &request.head().method;
+    let method = &request.method;
     if *method != Method::GET && *method != Method::HEAD {
         return refuse(response, StatusCode::METHOD_NOT_ALLOWED);
     }
@@ -93,8 +100,8 @@ fn reaches_hidden(root: &Path, path: &Path) -> bool {
     })
 }
 
-fn redirect_to_directory(request: &Request, response: &Response) {
-    let target = &request.head().target;
+fn redirect_to_directory(request: &RequestHead, response: &Sink) {
+    let target = &request.target;
     let mut location = format!("{}/", target.path());
     if let Some(query) = target.query() {
         location.push('?');
@@ -108,7 +115,7 @@ fn redirect_to_directory(request: &Request, response: &Response) {
     }
 }
 
-fn send_listing(site: &StaticFiles, request: &Request, response: &Response, dir: &Path, names: &[&str]) {
+fn send_listing(site: &StaticFiles, request: &RequestHead, response: &Sink, dir: &Path, names: &[&str]) {
     let options = site.options();
     let Ok(read) = std::fs::read_dir(dir) else {
         return refuse(response, StatusCode::FORBIDDEN);
@@ -148,7 +155,7 @@ fn send_listing(site: &StaticFiles, request: &Request, response: &Response, dir:
     if response.send_head(head).is_err() {
         return;
     }
-    if request.head().method != Method::HEAD && response.write(page.as_bytes()).is_err() {
+    if request.method != Method::HEAD && response.write(page.as_bytes()).is_err() {
         return;
     }
     let _ = response.finish();
@@ -160,7 +167,7 @@ fn open_regular(path: &Path) -> Option<(File, Metadata)> {
     meta.is_file().then_some((file, meta))
 }
 
-fn send_file(site: &StaticFiles, request: &Request, response: &Response, path: &Path) {
+fn send_file(site: &StaticFiles, request: &RequestHead, response: &Sink, path: &Path) {
     let options = site.options();
     let Some((file, meta)) = open_regular(path) else {
         return refuse(response, StatusCode::NOT_FOUND);
@@ -168,7 +175,7 @@ fn send_file(site: &StaticFiles, request: &Request, response: &Response, path: &
     let size = meta.len();
     let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
     let validators = Validators::new(size, modified, meta.ino());
-    let headers = &request.head().headers;
+    let headers = &request.headers;
     let validator_fields = |head: &mut ResponseHead| {
         let _ = head
             .headers
@@ -239,11 +246,11 @@ fn send_file(site: &StaticFiles, request: &Request, response: &Response, path: &
     if response.send_head(head).is_err() {
         return;
     }
-    if request.head().method == Method::HEAD || length == 0 {
+    if request.method == Method::HEAD || length == 0 {
         let _ = response.finish();
         return;
     }
-    FileSender::start(response.clone(), file, pieces, options.chunk_size);
+    FileSender::start(Rc::clone(response), file, pieces, options.chunk_size);
 }
 
 /// A boundary no file can be crafted to contain: 128 random bits from the
