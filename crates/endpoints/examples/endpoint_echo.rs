@@ -15,11 +15,8 @@
 //! socat TCP-LISTEN:8007,bind=127.0.0.1,reuseaddr,fork EXEC:"target/debug/examples/endpoint_echo --listen stdio\:"
 //! ```
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use gyre_core::{Address, Failure, Protocol, SharedFactory, Transport, protocol_factory};
-use gyre_endpoints::EndpointRegistry;
+use gyre_endpoints::{EndpointRegistry, listen_and_run};
 use gyre_reactor::Reactor;
 
 /// Echoes; with `stop_with` set (the `stdio:` case), stops the reactor
@@ -50,30 +47,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = EndpointRegistry::default()
         .server_from_string(&reactor, &description)
         .map_err(|error| error.to_string())?;
-    let failed: Rc<RefCell<Option<String>>> = Rc::default();
     let one_connection = description
         .trim_start()
         .to_ascii_lowercase()
         .starts_with("stdio:");
     let stop_with = one_connection.then(|| reactor.clone());
-    let listening = endpoint.listen(SharedFactory::new(protocol_factory(move |_: &Address| Echo {
+    let factory = SharedFactory::new(protocol_factory(move |_: &Address| Echo {
         stop_with: stop_with.clone(),
-    })));
-    let record = failed.clone();
-    let stopper = reactor.clone();
-    drop(listening.then(move |result| match result {
-        Ok(port) if one_connection => eprintln!("listening on {}", port.host()),
-        Ok(port) => println!("listening on {}", port.host()),
-        Err(failure) => {
-            *record.borrow_mut() = Some(failure.to_string());
-            // The Deferred may fire before the loop runs: stop once it does.
-            let reactor = stopper.clone();
-            stopper.call_when_running(move || drop(reactor.stop()));
-        }
     }));
-    reactor.run()?;
-    match failed.borrow_mut().take() {
-        Some(reason) => Err(format!("cannot listen: {reason}").into()),
-        None => Ok(()),
-    }
+    // With stdio: standard output is the connection, so the line goes to stderr.
+    let announce = move |address: &Address| {
+        if one_connection {
+            eprintln!("listening on {address}");
+        } else {
+            println!("listening on {address}");
+        }
+    };
+    listen_and_run(&reactor, &*endpoint, factory, announce).map_err(|failure| failure.to_string())?;
+    Ok(())
 }

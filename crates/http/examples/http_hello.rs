@@ -13,11 +13,10 @@
 //! 100-continue` and chunked requests can be tried against it; `HEAD`
 //! gets the headers of `GET`.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use gyre_core::SharedFactory;
-use gyre_endpoints::EndpointRegistry;
+use gyre_core::{Address, SharedFactory};
+use gyre_endpoints::{EndpointRegistry, listen_and_run};
 use gyre_http::StatusCode;
 use gyre_http::server::{BodyEvent, HttpServer, Request, Response};
 use gyre_reactor::Reactor;
@@ -51,24 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .server_from_string(&reactor, &description)
         .map_err(|error| error.to_string())?;
     let server = HttpServer::new(Rc::new(reactor.clone()), hello);
-    let failed: Rc<RefCell<Option<String>>> = Rc::default();
-    let record = failed.clone();
-    let stopper = reactor.clone();
-    drop(
-        endpoint
-            .listen(SharedFactory::new(server))
-            .then(move |result| match result {
-                Ok(port) => println!("listening on {}", port.host()),
-                Err(failure) => {
-                    *record.borrow_mut() = Some(failure.to_string());
-                    let reactor = stopper.clone();
-                    stopper.call_when_running(move || drop(reactor.stop()));
-                }
-            }),
-    );
-    reactor.run()?;
-    match failed.borrow_mut().take() {
-        Some(reason) => Err(format!("cannot listen: {reason}").into()),
-        None => Ok(()),
-    }
+    let announce = |address: &Address| println!("listening on {address}");
+    listen_and_run(&reactor, &*endpoint, SharedFactory::new(server), announce)
+        .map_err(|failure| failure.to_string())?;
+    Ok(())
 }

@@ -14,11 +14,11 @@
 //!
 //! Prints `listening on ADDRESS` once ready; Ctrl-C stops it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
-use gyre_core::SharedFactory;
-use gyre_endpoints::EndpointRegistry;
+use gyre_core::{Address, SharedFactory};
+use gyre_endpoints::{EndpointRegistry, listen_and_run};
 use gyre_http::resource::{
     BasicAuth, Data, GzipEncoding, InMemoryChecker, NameVirtualHost, Node, Redirect, Reply, Site, SiteRequest,
 };
@@ -103,24 +103,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|error| error.to_string())?;
     let site = Site::new(Rc::new(reactor.clone()), tree());
     let server = HttpServer::new(Rc::new(reactor.clone()), site);
-    let failed: Rc<RefCell<Option<String>>> = Rc::default();
-    let record = failed.clone();
-    let stopper = reactor.clone();
-    drop(
-        endpoint
-            .listen(SharedFactory::new(server))
-            .then(move |result| match result {
-                Ok(port) => println!("listening on {}", port.host()),
-                Err(failure) => {
-                    *record.borrow_mut() = Some(failure.to_string());
-                    let reactor = stopper.clone();
-                    stopper.call_when_running(move || drop(reactor.stop()));
-                }
-            }),
-    );
-    reactor.run()?;
-    match failed.borrow_mut().take() {
-        Some(reason) => Err(format!("cannot listen: {reason}").into()),
-        None => Ok(()),
-    }
+    let announce = |address: &Address| println!("listening on {address}");
+    listen_and_run(&reactor, &*endpoint, SharedFactory::new(server), announce)
+        .map_err(|failure| failure.to_string())?;
+    Ok(())
 }
