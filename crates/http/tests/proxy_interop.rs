@@ -169,3 +169,151 @@ fn an_upstream_that_is_down_is_a_502() {
     let answer = text(&out.stdout);
     assert!(answer.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{answer}");
 }
+
+/// Runs curl and returns its output whatever its exit status.
+fn curl_any(args: &[&str]) -> Output {
+    require_program("curl", "curl");
+    run_to_end_of_input(
+        Command::new("curl").args(["-sS", "--max-time", "60"]).args(args),
+        b"",
+        Duration::from_secs(90),
+    )
+}
+
+#[test]
+fn curl_through_the_forward_proxy_to_python_http_server() {
+    let (_up, up_port) = upstream();
+    let (_proxy, port) = example("proxy_forward", &[]);
+    let proxy = format!("http://127.0.0.1:{port}");
+    let out = curl(&[
+        "--proxy",
+        &proxy,
+        &format!("http://127.0.0.1:{up_port}/headers?x=1"),
+    ]);
+    let seen = text(&out.stdout);
+    assert!(seen.starts_with("GET /headers?x=1 HTTP/1.1\n"), "{seen}");
+    assert!(seen.contains(&format!("Host: 127.0.0.1:{up_port}\n")), "{seen}");
+    assert!(seen.contains("X-Forwarded-For: 127.0.0.1\n"), "{seen}");
+    assert!(seen.contains("Via: 1.1 gyre\n"), "{seen}");
+    assert!(!seen.to_ascii_lowercase().contains("proxy-"), "{seen}");
+    let upload = pattern(3 << 20);
+    let dir = std::env::temp_dir().join(format!("gyre-proxy-forward-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("upload.bin");
+    std::fs::write(&file, &upload).unwrap();
+    let posted = curl(&[
+        "--proxy",
+        &proxy,
+        "--data-binary",
+        &format!("@{}", file.display()),
+        &format!("http://127.0.0.1:{up_port}/upload"),
+    ]);
+    assert_eq!(
+        text(&posted.stdout),
+        format!("{} {}", upload.len(), sha256_hex(&upload))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let dead = free_port();
+    let down = curl(&["-i", "--proxy", &proxy, &format!("http://127.0.0.1:{dead}/")]);
+    assert!(
+        text(&down.stdout).starts_with("HTTP/1.1 502 Bad Gateway\r\n"),
+        "{}",
+        text(&down.stdout)
+    );
+}
+
+#[test]
+fn curl_connect_tunnel_to_openssl_s_server() {
+    require_program("openssl", "openssl");
+    let dir = std::env::temp_dir().join(format!("gyre-proxy-tunnel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = gyre_testing::certs::TestCa::new("gyre proxy test CA");
+    let (cert, key) = ca.server(&["localhost"]).write(&dir, "server");
+    let ca_file = ca.write(&dir, "ca");
+    let tls_port = free_port();
+    let (_server, _) = start_until(
+        Command::new("openssl")
+            .args(["s_server", "-www", "-accept", &tls_port.to_string()])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key),
+        b"",
+        "ACCEPT",
+    );
+    let https = format!("https://localhost:{tls_port}/");
+    // The default policy refuses tunnels to ports other than 443.
+    let (_strict, strict_port) = example("proxy_forward", &[]);
+    let strict = format!("http://127.0.0.1:{strict_port}");
+    let refused = curl_any(&[
+        "-p",
+        "--proxy",
+        &strict,
+        "--cacert",
+        ca_file.to_str().unwrap(),
+        &https,
+    ]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("403"), "{}", text(&refused.stderr));
+    // Allowed once the port is configured: TLS end to end through the tunnel.
+    let (_open, open_port) = example("proxy_forward", &["--connect-port", &tls_port.to_string()]);
+    let page = curl(&[
+        "-p",
+        "--proxy",
+        &format!("http://127.0.0.1:{open_port}"),
+        "--cacert",
+        ca_file.to_str().unwrap(),
+        &https,
+    ]);
+    assert!(
+        text(&page.stdout).contains("Ciphers supported in s_server binary"),
+        "{}",
+        text(&page.stdout)
+    );
+    // A target nobody listens on: 502, the tunnel is not opened.
+    let dead = free_port();
+    let (_dead_proxy, dead_proxy_port) = example("proxy_forward", &["--connect-port", &dead.to_string()]);
+    let unreachable = curl_any(&[
+        "-p",
+        "--proxy",
+        &format!("http://127.0.0.1:{dead_proxy_port}"),
+        &format!("https://localhost:{dead}/"),
+    ]);
+    assert!(
+        text(&unreachable.stderr).contains("502"),
+        "{}",
+        text(&unreachable.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn curl_proxy_basic_auth_407() {
+    let (_up, up_port) = upstream();
+    let (_proxy, port) = example("proxy_forward", &["--user", "alice:s3cret"]);
+    let proxy = format!("http://127.0.0.1:{port}");
+    let target = format!("http://127.0.0.1:{up_port}/headers");
+    let refused = curl(&["-i", "--proxy", &proxy, &target]);
+    let answer = text(&refused.stdout);
+    assert!(
+        answer.starts_with("HTTP/1.1 407 Proxy Authentication Required\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("Proxy-Authenticate: Basic realm=\"gyre proxy\"\r\n"),
+        "{answer}"
+    );
+    let wrong = curl(&["-i", "--proxy", &proxy, "--proxy-user", "alice:nope", &target]);
+    assert!(
+        text(&wrong.stdout).starts_with("HTTP/1.1 407"),
+        "{}",
+        text(&wrong.stdout)
+    );
+    let allowed = curl(&["--proxy", &proxy, "--proxy-user", "alice:s3cret", &target]);
+    let seen = text(&allowed.stdout);
+    assert!(seen.starts_with("GET /headers HTTP/1.1\n"), "{seen}");
+    assert!(
+        !seen.contains("Proxy-Authorization"),
+        "credentials must not leak upstream: {seen}"
+    );
+}

@@ -36,9 +36,13 @@
 //! ```
 
 mod exchange;
+mod forward;
 mod headers;
+mod policy;
 mod reverse;
 
 pub use exchange::failure_status;
+pub use forward::{ForwardProxy, TunnelDialer};
 pub use headers::{Forwarding, HOP_BY_HOP, add_forwarding, append_via, client_address, strip_hop_by_hop};
+pub use policy::{AccessPolicy, DefaultPolicy, ProxyAuth};
 pub use reverse::{DEFAULT_VIA_NAME, ReverseProxy, encode_segment, end_to_end};
