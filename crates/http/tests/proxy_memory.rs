@@ -463,3 +463,58 @@ fn hop_by_hop_table() {
         assert_eq!(names, *kept, "for {input:?}");
     }
 }
+
+#[test]
+fn head_and_bodiless_answers_keep_their_framing() {
+    let clock = ManualClock::new();
+    let upstream = HttpServer::new(Rc::new(clock.clone()), |request: Request, response: Response| {
+        if request.head().target.path() == "/cached" {
+            let mut head = gyre_http::ResponseHead::new(StatusCode::NOT_MODIFIED);
+            head.headers.append("ETag", "\"v1\"").unwrap();
+            response.send_head(head).unwrap();
+            response.finish().unwrap();
+        } else {
+            response
+                .send(StatusCode::OK, "text/plain", b"twelve bytes")
+                .unwrap();
+        }
+    });
+    let net = MemNet::new(move |_| Box::new(upstream.protocol()));
+    let proxy = ReverseProxy::new(agent(&clock, net.clone(), Timeouts::default()), "http://backend").unwrap();
+    let mut client = client_of(&front(&clock, proxy));
+    client.data_received(b"HEAD /api/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.pump();
+    let answer = text(client.transport().take());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("Content-Length: 12\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "no body after a HEAD: {answer}");
+    client.data_received(b"GET /api/cached HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"v1\"\r\n\r\n");
+    net.pump();
+    let answer = text(client.transport().take());
+    assert!(answer.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{answer}");
+    assert!(
+        answer.contains("ETag: \"v1\"\r\n") && answer.ends_with("\r\n\r\n"),
+        "{answer}"
+    );
+    // The connection is still usable: both answers were framed right.
+    client.data_received(b"GET /api/again HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.pump();
+    assert!(text(client.transport().take()).ends_with("twelve bytes"));
+}
+
+#[test]
+fn a_client_leaving_early_cancels_the_upstream_request() {
+    let clock = ManualClock::new();
+    let net = MemNet::new(|_| Box::new(Raw(None)));
+    let proxy = ReverseProxy::new(agent(&clock, net.clone(), Timeouts::default()), "http://backend").unwrap();
+    let mut client = client_of(&front(&clock, proxy));
+    client.data_received(b"GET /api/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.pump();
+    assert!(net.is_connected(0));
+    client.peer_closed();
+    net.pump();
+    assert!(
+        !net.is_connected(0),
+        "the upstream connection must be aborted, not left waiting"
+    );
+}

@@ -68,7 +68,7 @@ pub(crate) fn forward(client: &dyn HttpClient, outgoing: Outgoing, reply: Reply)
     // upstream request (its connection is aborted, never reused). The
     // handle is held by the chain itself until it fires; the reply's
     // callback holds it weakly.
-    if pending.is_fired() {
+    if pending.has_result() {
         return;
     }
     let cell = Rc::new(RefCell::new(None::<Deferred<()>>));
