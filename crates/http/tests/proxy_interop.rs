@@ -317,3 +317,54 @@ fn curl_proxy_basic_auth_407() {
         "credentials must not leak upstream: {seen}"
     );
 }
+
+/// Starts `proxy_twisted_upstream.py` under the peers' Python; its port.
+fn twisted_upstream() -> (KillOnDrop, u16) {
+    let python = gyre_testing::peers::peer_python("twisted");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy_twisted_upstream.py");
+    let (child, line) = start_until(Command::new(python).arg(script), b"", "PORT ");
+    (child, line["PORT ".len()..].trim().parse().unwrap())
+}
+
+#[test]
+fn curl_through_both_proxies_to_twisted_web() {
+    let (_up, up_port) = twisted_upstream();
+    let (_reverse, reverse_port) = example(
+        "proxy_reverse",
+        &["--upstream", &format!("http://127.0.0.1:{up_port}")],
+    );
+    // gzip passes through untouched: curl decodes what Twisted encoded.
+    let out = curl(&[
+        "--compressed",
+        "-D",
+        "-",
+        &format!("http://127.0.0.1:{reverse_port}/headers"),
+    ]);
+    let seen = text(&out.stdout);
+    assert!(
+        seen.to_ascii_lowercase().contains("content-encoding: gzip\r\n"),
+        "{seen}"
+    );
+    assert!(seen.contains("GET /headers\n"), "{seen}");
+    assert!(seen.contains("X-Forwarded-For: 127.0.0.1\n"), "{seen}");
+    assert!(seen.contains("Via: 1.1 gyre\n"), "{seen}");
+    let posted = curl(&[
+        "--data-binary",
+        "twisted body",
+        &format!("http://127.0.0.1:{reverse_port}/upload"),
+    ]);
+    assert_eq!(
+        text(&posted.stdout),
+        format!("12 {}", sha256_hex(b"twisted body"))
+    );
+    // The forward proxy in front of the reverse proxy: X-Forwarded-For chains.
+    let (_forward, forward_port) = example("proxy_forward", &[]);
+    let chained = curl(&[
+        "--proxy",
+        &format!("http://127.0.0.1:{forward_port}"),
+        &format!("http://127.0.0.1:{reverse_port}/headers"),
+    ]);
+    let seen = text(&chained.stdout);
+    assert!(seen.contains("X-Forwarded-For: 127.0.0.1, 127.0.0.1\n"), "{seen}");
+    assert!(seen.contains("Via: 1.1 gyre, 1.1 gyre\n"), "{seen}");
+}
