@@ -43,6 +43,7 @@ pub struct ForwardProxy {
     inner: Rc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     client: Rc<dyn HttpClient>,
     dialer: Rc<dyn TunnelDialer>,
@@ -68,7 +69,7 @@ impl ForwardProxy {
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
-        Rc::get_mut(&mut self.inner).expect("configured before use")
+        Rc::make_mut(&mut self.inner)
     }
 
     /// Replaces the access policy.

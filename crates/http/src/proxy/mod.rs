@@ -19,7 +19,20 @@
 //! * An upstream that cannot be reached or breaks the protocol before its
 //!   head is a `502`, a timeout (the Agent's [`Timeouts`](crate::client::Timeouts))
 //!   a `504`; one that dies mid-body has the client connection aborted, so
-//!   a truncated body is never taken for a whole one.
+//!   a truncated body is never taken for a whole one; a client that leaves
+//!   before the upstream answered cancels the upstream request.
+//! * [`ForwardProxy`] is a server [`Handler`](crate::server::Handler) for
+//!   absolute-form requests (`GET http://host/path`, forwarded as above
+//!   with `Host` set to the target) and `CONNECT host:port` tunnels: the
+//!   connection is made through a [`TunnelDialer`] first, then answered
+//!   `200 Connection Established` and handed over
+//!   ([`Response::upgrade`](crate::server::Response::upgrade)) to a
+//!   gyre-protocols `Relay` (flow control both ways, half-close), or
+//!   answered `502`. An [`AccessPolicy`] vets every target (`403`); the
+//!   [`DefaultPolicy`] tunnels to port 443 only, like Squid's `SSL_ports`,
+//!   so the proxy is not an open TCP relay. [`ProxyAuth`] adds Basic
+//!   proxy authentication (`407` + `Proxy-Authenticate`) through any
+//!   [`CredentialChecker`](crate::resource::CredentialChecker).
 //!
 //! ```
 //! use std::rc::Rc;
