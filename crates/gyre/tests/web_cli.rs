@@ -132,6 +132,58 @@ fn serves_files_and_exits_cleanly_on_sigterm() {
 }
 
 #[test]
+fn proxy_prefixes_go_upstream_and_the_rest_stays_static() {
+    require_program("python3", "python3");
+    let upstream_dir = std::env::temp_dir().join(format!("gyre-web-upstream-{}", std::process::id()));
+    std::fs::create_dir_all(upstream_dir.join("v1")).unwrap();
+    std::fs::write(upstream_dir.join("v1/answer.txt"), "from the upstream\n").unwrap();
+    let (_upstream, line) = gyre_testing::peers::start_until(
+        Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                "0",
+                "--directory",
+            ])
+            .arg(&upstream_dir),
+        b"",
+        "Serving HTTP on",
+    );
+    let up_port: u16 = line
+        .split(" port ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .expect("the upstream port");
+    let dead = gyre_testing::peers::free_port();
+    let web = Web::start(
+        "proxy",
+        &[
+            "--proxy",
+            &format!("/api=http://127.0.0.1:{up_port}/v1"),
+            "--proxy",
+            &format!("/down=http://127.0.0.1:{dead}"),
+        ],
+    );
+    assert_eq!(curl(&[&web.url("/api/answer.txt")]), "from the upstream\n");
+    assert_eq!(curl(&[&web.url("/hello.txt")]), "hello from gyre web\n");
+    assert!(curl(&["-i", &web.url("/apiary")]).starts_with("HTTP/1.1 404 "));
+    assert!(curl(&["-i", &web.url("/down/x")]).starts_with("HTTP/1.1 502 Bad Gateway\r\n"));
+    assert!(parse(&["--proxy", "api=ftp://x"]).is_err());
+    assert!(parse(&["--proxy", "/../x=http://x"]).is_err());
+    assert_eq!(
+        parse(&["--proxy", "api/v2/=http://h:1"]).unwrap().proxies,
+        [("/api/v2".to_owned(), "http://h:1".to_owned())]
+    );
+    let status = web.stop_with("TERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let _ = std::fs::remove_dir_all(&upstream_dir);
+}
+
+#[test]
 fn serves_https_on_an_ssl_endpoint() {
     let certs = std::env::temp_dir().join(format!("gyre-web-certs-{}", std::process::id()));
     std::fs::create_dir_all(&certs).unwrap();
@@ -267,6 +319,7 @@ fn arguments_parse_into_options() {
             headers: vec![("Cache-Control".into(), "no-cache".into())],
             access_log: Some("-".into()),
             help: false,
+            proxies: Vec::new(),
         }
     );
     let defaults = parse::<&str>(&[]).unwrap();

@@ -57,6 +57,7 @@ pub mod body;
 pub mod client;
 pub mod error;
 pub mod proto;
+pub mod proxy;
 pub mod resource;
 pub mod server;
 pub mod static_files;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 pub mod fetch;
 pub mod web;
+pub mod web_proxy;
 
 /// One subcommand: its name, a one-line summary for `gyre --help`, and
 /// its entry point (given the arguments after its name).

@@ -29,6 +29,9 @@ Options:
   --header 'Name: value'  header field added to every answer; repeatable
   --access-log FILE|-     combined-format access log, appended to FILE or
                           written to standard output with -
+  --proxy PREFIX=URL      forward PREFIX and everything under it to the
+                          upstream http(s)://host:port[/path] (a reverse
+                          proxy in front of the files); repeatable
   -h, --help              this help
 
 Serves GET and HEAD with byte ranges, conditional requests (ETag,
@@ -42,6 +45,7 @@ Examples:
   gyre web --listen ssl:8443:privateKey=key.pem:certKey=cert.pem
   gyre web --index index.htm --mime wasm=application/wasm \\
            --header 'Cache-Control: no-cache' --access-log -
+  gyre web --path ./dist --proxy /api=http://127.0.0.1:8081
 ";
 
 /// What `gyre web` was asked to do.
@@ -61,6 +65,8 @@ pub struct WebOptions {
     pub access_log: Option<String>,
     /// `--help` was given.
     pub help: bool,
+    /// `(prefix, upstream URL)` reverse proxies in front of the files.
+    pub proxies: Vec<(String, String)>,
 }
 
 /// Parses the arguments after `web`; `--opt value` and `--opt=value`.
@@ -73,6 +79,7 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<WebOptions, String> {
         headers: Vec::new(),
         access_log: None,
         help: false,
+        proxies: Vec::new(),
     };
     let mut args = args.iter().map(AsRef::as_ref);
     while let Some(arg) = args.next() {
@@ -91,6 +98,7 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<WebOptions, String> {
             "--mime",
             "--header",
             "--access-log",
+            "--proxy",
         ];
         if !known.contains(&name) {
             return Err(format!("unknown argument {arg:?}"));
@@ -122,6 +130,7 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<WebOptions, String> {
                     .map_err(|error| format!("--header {value:?}: {error}"))?;
                 options.headers.push((field.to_owned(), content.to_owned()));
             }
+            "--proxy" => options.proxies.push(super::web_proxy::parse_proxy(value)?),
             _ => options.access_log = Some(value.to_owned()),
         }
     }
@@ -180,8 +189,15 @@ pub fn main(args: &[String]) -> ExitCode {
 
 fn handler(
     options: &WebOptions,
+    reactor: &Reactor,
 ) -> Result<Box<dyn Fn(gyre_http::server::Request, gyre_http::server::Response)>, String> {
-    let site = site(options);
+    let files = site(options);
+    let routed: Rc<dyn Handler> = if options.proxies.is_empty() {
+        Rc::new(files)
+    } else {
+        Rc::new(super::web_proxy::router(reactor, &options.proxies, files)?)
+    };
+    let site = move |request, response| routed.handle(request, response);
     Ok(match options.access_log.as_deref() {
         None => Box::new(move |request, response| site.handle(request, response)),
         Some("-") => {
@@ -206,7 +222,7 @@ pub fn run(options: &WebOptions) -> Result<(), String> {
         return Err(format!("{} is not a directory", options.path.display()));
     }
     let reactor = Reactor::new().map_err(|error| error.to_string())?;
-    let handler = handler(options)?;
+    let handler = handler(options, &reactor)?;
     let server = HttpServer::new(Rc::new(reactor.clone()), move |request, response| {
         handler(request, response)
     });

@@ -166,6 +166,15 @@ fn deliver(cell: &Rc<RefCell<Inner>>) {
             let end = if data.is_empty() { inner.end.clone() } else { None };
             if data.is_empty() && end.is_none() {
                 inner.reader = Some(reader);
+                // Nothing kept: a source paused while the reader was
+                // paused may read again now.
+                let resume_now = inner.source_paused;
+                inner.source_paused = false;
+                let control = resume_now.then(|| inner.control.clone()).flatten();
+                drop(inner);
+                if let Some(control) = control {
+                    control.resume();
+                }
                 return;
             }
             inner.delivering = true;
