@@ -7,7 +7,8 @@
 
 use std::rc::Rc;
 
-use gyre_core::SharedFactory;
+use gyre_core::{Address, SharedFactory};
+use gyre_endpoints::listen_and_run;
 use gyre_endpoints::{EndpointRegistry, ThreadedResolver};
 use gyre_http::client::{Agent, EndpointConnector, HttpClient};
 use gyre_http::proxy::ReverseProxy;
@@ -50,19 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = EndpointRegistry::default()
         .server_from_string(&reactor, &listen)
         .map_err(|error| error.to_string())?;
-    let stopper = reactor.clone();
-    drop(
-        endpoint
-            .listen(SharedFactory::new(server))
-            .then(move |result| match result {
-                Ok(port) => println!("listening on {}", port.host()),
-                Err(failure) => {
-                    eprintln!("cannot listen: {failure}");
-                    let reactor = stopper.clone();
-                    stopper.call_when_running(move || drop(reactor.stop()));
-                }
-            }),
-    );
-    reactor.run()?;
+    let announce = |address: &Address| println!("listening on {address}");
+    listen_and_run(&reactor, &*endpoint, SharedFactory::new(server), announce).map_err(|f| f.to_string())?;
     Ok(())
 }

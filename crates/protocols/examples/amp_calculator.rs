@@ -13,11 +13,9 @@
 //! The client prints one line per operation (`sum 13 81 = 94`,
 //! `divide 1 0 failed: ZERO_DIVISION: division by zero`) and exits.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use gyre_core::{Failure, SharedFactory};
+use gyre_core::{Address, Failure, SharedFactory};
 use gyre_endpoints::EndpointRegistry;
+use gyre_endpoints::listen_and_run;
 use gyre_protocols::amp::{
     AmpFactory, AmpProtocol, Command, CommandError, NoErrors, Responders, connect_amp,
 };
@@ -98,29 +96,14 @@ fn serve(reactor: &Reactor, description: &str) -> Result<(), Box<dyn std::error:
     let endpoint = EndpointRegistry::default()
         .server_from_string(reactor, description)
         .map_err(|error| error.to_string())?;
-    let failed: Rc<RefCell<Option<String>>> = Rc::default();
-    let record = failed.clone();
-    let stopper = reactor.clone();
-    let listening = endpoint.listen(SharedFactory::new(AmpFactory::new(responders())));
-    drop(listening.then(move |result| match result {
-        Ok(port) => {
-            let host = port.host();
-            match host.socket_addr() {
-                Some(address) => println!("listening on {address}"),
-                None => println!("listening on {host}"),
-            }
-        }
-        Err(failure) => {
-            *record.borrow_mut() = Some(failure.to_string());
-            let reactor = stopper.clone();
-            stopper.call_when_running(move || drop(reactor.stop()));
-        }
-    }));
-    reactor.run()?;
-    match failed.borrow_mut().take() {
-        Some(reason) => Err(format!("cannot listen: {reason}").into()),
-        None => Ok(()),
-    }
+    // The bare socket address (`127.0.0.1:PORT`), which Python peers parse.
+    let announce = |host: &Address| match host.socket_addr() {
+        Some(address) => println!("listening on {address}"),
+        None => println!("listening on {host}"),
+    };
+    let factory = SharedFactory::new(AmpFactory::new(responders()));
+    listen_and_run(reactor, &*endpoint, factory, announce).map_err(|f| f.to_string())?;
+    Ok(())
 }
 
 /// One operation from the command line.

@@ -28,8 +28,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gyre_core::{Failure, SharedFactory, Transport, protocol_factory};
+use gyre_core::{Address, Failure, SharedFactory, Transport, protocol_factory};
 use gyre_endpoints::EndpointRegistry;
+use gyre_endpoints::listen_and_run;
 use gyre_protocols::framing::{LineContext, LineDecoder, LineHandler, LineReceiver, LineTooLong};
 use gyre_reactor::Reactor;
 
@@ -138,19 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let decoder = LineDecoder::new().with_delimiter(b"\n").with_max_length(MAX_LINE);
         LineReceiver::with_decoder(decoder, Chat { room: room.clone() })
     }));
-    let failed: Rc<RefCell<Option<String>>> = Rc::default();
-    let (record, stopper) = (failed.clone(), reactor.clone());
-    drop(endpoint.listen(factory).then(move |result| match result {
-        Ok(port) => println!("listening on {}", port.host()),
-        Err(failure) => {
-            *record.borrow_mut() = Some(failure.to_string());
-            let reactor = stopper.clone();
-            stopper.call_when_running(move || drop(reactor.stop()));
-        }
-    }));
-    reactor.run()?;
-    match failed.borrow_mut().take() {
-        Some(reason) => Err(format!("cannot listen: {reason}").into()),
-        None => Ok(()),
-    }
+    let announce = |address: &Address| println!("listening on {address}");
+    listen_and_run(&reactor, &*endpoint, factory, announce).map_err(|f| f.to_string())?;
+    Ok(())
 }
