@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 pub mod fetch;
+pub mod inetd;
+pub mod relay;
+pub mod serve;
 pub mod web;
 pub mod web_proxy;
 
@@ -29,6 +32,46 @@ pub const COMMANDS: &[Command] = &[
         summary: "download a URL (redirects, gzip, cookies, HTTPS, proxies)",
         run: fetch::main,
     },
+    Command {
+        name: "portforward",
+        summary: "relay connections to a fixed HOST:PORT",
+        run: relay::portforward,
+    },
+    Command {
+        name: "socks",
+        summary: "a SOCKS4/4a/5 proxy",
+        run: relay::socks,
+    },
+    Command {
+        name: "echo",
+        summary: "the echo service (RFC 862)",
+        run: inetd::echo,
+    },
+    Command {
+        name: "discard",
+        summary: "the discard service (RFC 863)",
+        run: inetd::discard,
+    },
+    Command {
+        name: "chargen",
+        summary: "the character generator service (RFC 864)",
+        run: inetd::chargen,
+    },
+    Command {
+        name: "qotd",
+        summary: "the quote of the day service (RFC 865)",
+        run: inetd::qotd,
+    },
+    Command {
+        name: "daytime",
+        summary: "the daytime service (RFC 867)",
+        run: inetd::daytime,
+    },
+    Command {
+        name: "time",
+        summary: "the time service (RFC 868)",
+        run: inetd::time,
+    },
 ];
 
 /// The text of `gyre --help`.
@@ -38,7 +81,7 @@ pub fn help() -> String {
          Usage: gyre <COMMAND> [OPTIONS]\n       gyre <COMMAND> --help\n\nCommands:\n",
     );
     for command in COMMANDS {
-        text.push_str(&format!("  {:<8}{}\n", command.name, command.summary));
+        text.push_str(&format!("  {:<13}{}\n", command.name, command.summary));
     }
     text.push_str(
         "\nOptions:\n  -h, --help     this help\n  -V, --version  the version\n\n\

@@ -1,14 +1,12 @@
 //! `gyre web`: serve a directory over HTTP (or HTTPS with an `ssl:`
 //! endpoint) with [`StaticFiles`], optionally behind an [`AccessLog`].
 
-use std::cell::Cell;
 use std::fs::OpenOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
 use gyre_core::{Address, SharedFactory};
-use gyre_endpoints::EndpointRegistry;
 use gyre_http::server::{AccessLog, Handler, HttpServer};
 use gyre_http::static_files::StaticFiles;
 use gyre_reactor::Reactor;
@@ -226,47 +224,17 @@ pub fn run(options: &WebOptions) -> Result<(), String> {
     let server = HttpServer::new(Rc::new(reactor.clone()), move |request, response| {
         handler(request, response)
     });
-    let registry = EndpointRegistry::default();
-    let failed = Rc::new(Cell::new(false));
     let root = std::fs::canonicalize(&options.path).unwrap_or_else(|_| options.path.clone());
-    for description in &options.listen {
-        let endpoint = registry
-            .server_from_string(&reactor, description)
-            .map_err(|error| format!("--listen {description}: {error}"))?;
-        let tls = description.starts_with("ssl:");
-        let (root, failed, stopper) = (root.clone(), failed.clone(), reactor.clone());
-        let description = description.clone();
-        drop(
-            endpoint
-                .listen(SharedFactory::new(server.clone()))
-                .then(move |result| match result {
-                    Ok(port) => {
-                        let host = port.host();
-                        let link = url(&host, tls).map_or(String::new(), |url| format!(" ({url})"));
-                        println!("listening on {host}{link}, serving {}", root.display());
-                    }
-                    Err(failure) => {
-                        eprintln!("gyre web: cannot listen on {description}: {failure}");
-                        failed.set(true);
-                        let reactor = stopper.clone();
-                        stopper.call_when_running(move || drop(reactor.stop()));
-                    }
-                }),
-        );
-    }
-    for signal in [SIGINT, SIGTERM] {
-        let _ = reactor.on_signal(signal, |number| eprintln!("gyre web: signal {number}, stopping"));
-    }
-    reactor.run().map_err(|error| error.to_string())?;
-    if failed.get() {
-        return Err("not every endpoint could listen".to_owned());
-    }
-    eprintln!("gyre web: stopped");
-    Ok(())
+    let announce = move |host: &Address, description: &str| {
+        let link =
+            url(host, description.starts_with("ssl:")).map_or(String::new(), |url| format!(" ({url})"));
+        println!("listening on {host}{link}, serving {}", root.display());
+    };
+    super::serve::serve_until_stopped(
+        "gyre web",
+        &reactor,
+        &options.listen,
+        SharedFactory::new(server),
+        announce,
+    )
 }
-
-/// SIGINT and SIGTERM (the same numbers on every Unix gyre runs on); the
-/// reactor stops on both by itself, the handlers only say so.
-const SIGINT: i32 = 2;
-/// See [`SIGINT`].
-const SIGTERM: i32 = 15;

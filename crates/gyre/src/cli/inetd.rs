@@ -1,0 +1,178 @@
+//! `gyre echo|discard|chargen|daytime|time|qotd`: the simple internet
+//! services of inetd over TCP, each on the endpoints given with `--listen`
+//! (default: the well-known port plus 8000, so no privileges are needed).
+
+use std::process::ExitCode;
+
+use gyre_core::Address;
+use gyre_protocols::inetd::{Quote, Service, WallClock};
+use gyre_reactor::Reactor;
+
+/// What one of these commands was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetdOptions {
+    /// Server endpoint descriptions.
+    pub listen: Vec<String>,
+    /// The quote `qotd` tells (`None`: the built-in one).
+    pub quote: Option<String>,
+}
+
+/// The help of `gyre SERVICE --help`.
+pub fn help(service: Service) -> String {
+    let port = default_port(service);
+    let quote = if service == Service::Qotd {
+        "  --quote TEXT            the quote to tell (at most 511 bytes)\n"
+    } else {
+        ""
+    };
+    format!(
+        "gyre {name}: the {name} service (RFC {rfc}) over TCP\n\n\
+         Usage: gyre {name} [OPTIONS]\n\nOptions:\n\
+         \x20 --listen ENDPOINT       where to listen, a server endpoint description;\n\
+         \x20                         repeatable (default: tcp:{port})\n{quote}\
+         \x20 -h, --help              this help\n\n\
+         SIGINT or SIGTERM stops it cleanly.\n\nExamples:\n\
+         \x20 gyre {name}\n\x20 gyre {name} --listen tcp:{well_known}   (as root)\n\
+         \x20 gyre {name} --listen unix:/run/{name}.sock\n",
+        name = service.name(),
+        rfc = rfc(service),
+        well_known = service.port(),
+    )
+}
+
+fn rfc(service: Service) -> u16 {
+    match service {
+        Service::Echo => 862,
+        Service::Discard => 863,
+        Service::Chargen => 864,
+        Service::Qotd => 865,
+        Service::Daytime => 867,
+        Service::Time => 868,
+    }
+}
+
+/// The default port: the well-known one plus 8000 (8007 for echo).
+pub fn default_port(service: Service) -> u16 {
+    service.port() + 8000
+}
+
+/// Parses the arguments after the service name; `Ok(None)` for `--help`.
+pub fn parse(service: Service, args: &[String]) -> Result<Option<InetdOptions>, String> {
+    let mut options = InetdOptions {
+        listen: Vec::new(),
+        quote: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or(format!("{name} needs a value"))
+        };
+        match name {
+            "-h" | "--help" => return Ok(None),
+            "--listen" => options.listen.push(value()?),
+            "--quote" if service == Service::Qotd => options.quote = Some(value()?),
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    if options.listen.is_empty() {
+        options.listen.push(format!("tcp:{}", default_port(service)));
+    }
+    Ok(Some(options))
+}
+
+/// Runs `gyre SERVICE` with the arguments after its name.
+pub fn main(service: Service, args: &[String]) -> ExitCode {
+    let command = format!("gyre {}", service.name());
+    let options = match parse(service, args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{}", help(service));
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("{command}: {message}; see {command} --help");
+            return ExitCode::from(2);
+        }
+    };
+    match run(service, &command, &options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{command}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(service: Service, command: &str, options: &InetdOptions) -> Result<(), String> {
+    let quote = match &options.quote {
+        Some(text) => Quote::new(text).map_err(|error| error.to_string())?,
+        None => Quote::default(),
+    };
+    let reactor = Reactor::new().map_err(|error| error.to_string())?;
+    let factory = service.tcp_factory(&WallClock::system(), &quote);
+    let name = service.name();
+    let announce = move |address: &Address, _: &str| println!("listening on {address} ({name})");
+    super::serve::serve_until_stopped(command, &reactor, &options.listen, factory, announce)
+}
+
+/// `gyre echo`.
+pub fn echo(args: &[String]) -> ExitCode {
+    main(Service::Echo, args)
+}
+/// `gyre discard`.
+pub fn discard(args: &[String]) -> ExitCode {
+    main(Service::Discard, args)
+}
+/// `gyre chargen`.
+pub fn chargen(args: &[String]) -> ExitCode {
+    main(Service::Chargen, args)
+}
+/// `gyre daytime`.
+pub fn daytime(args: &[String]) -> ExitCode {
+    main(Service::Daytime, args)
+}
+/// `gyre time`.
+pub fn time(args: &[String]) -> ExitCode {
+    main(Service::Time, args)
+}
+/// `gyre qotd`.
+pub fn qotd(args: &[String]) -> ExitCode {
+    main(Service::Qotd, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_and_options() {
+        let echo = parse(Service::Echo, &args(&[])).unwrap().unwrap();
+        assert_eq!(echo.listen, ["tcp:8007"]);
+        let qotd = parse(Service::Qotd, &args(&["--quote=hi", "--listen", "tcp:0"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (qotd.listen, qotd.quote),
+            (vec!["tcp:0".to_owned()], Some("hi".to_owned()))
+        );
+        assert!(parse(Service::Echo, &args(&["--quote", "x"])).is_err());
+        assert!(
+            parse(Service::Time, &args(&["--listen"]))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert_eq!(parse(Service::Daytime, &args(&["-h"])), Ok(None));
+        assert!(help(Service::Chargen).contains("RFC 864") && help(Service::Chargen).contains("tcp:8019"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The serving subcommands end to end, the real `gyre` binary on
+//! 127.0.0.1 with real clients: `echo`, `daytime` and `qotd` with socat,
+//! `portforward` and `socks` with curl in front of Python's `http.server`,
+//! and a clean exit on SIGTERM.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Starts `gyre ARGS --listen tcp:0:interface=127.0.0.1` and returns it
+/// with the port from its `listening on tcp:127.0.0.1:PORT (NAME)` line.
+fn start(args: &[&str]) -> (KillOnDrop, u16) {
+    let (child, line) = start_until(
+        Command::new(env!("CARGO_BIN_EXE_gyre"))
+            .args(args)
+            .args(["--listen", "tcp:0:interface=127.0.0.1"]),
+        b"",
+        "listening on",
+    );
+    (child, port_after(&line, "127.0.0.1:"))
+}
+
+/// The digits after `marker` in `line`.
+fn port_after(line: &str, marker: &str) -> u16 {
+    let at = line
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} in {line:?}"))
+        + marker.len();
+    let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("a port in {line:?}"))
+}
+
+/// What `socat` gets back from `127.0.0.1:port` after sending `input`.
+fn socat(port: u16, input: &[u8]) -> Vec<u8> {
+    require_program("socat", "socat");
+    let output = run_to_end_of_input(
+        Command::new("socat")
+            .args(["-t", "2", "-"])
+            .arg(format!("TCP:127.0.0.1:{port}")),
+        input,
+        LIMIT,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit status.
+fn terminate(mut child: KillOnDrop) -> std::process::ExitStatus {
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "gyre did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Python's `http.server` on a fresh directory with `file.txt`.
+fn http_server(name: &str) -> (KillOnDrop, u16, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("gyre-services-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("file.txt"), "served by python\n").unwrap();
+    let (server, line) = start_until(
+        Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&dir),
+        b"",
+        "Serving HTTP",
+    );
+    (server, port_after(&line, " port "), dir)
+}
+
+/// `curl -sS ARGS URL`, bounded.
+fn curl(args: &[&str], url: &str) -> std::process::Output {
+    require_program("curl", "curl");
+    run_to_end_of_input(
+        Command::new("curl").args(["-sS", "-m", "20"]).args(args).arg(url),
+        b"",
+        LIMIT,
+    )
+}
+
+#[test]
+fn echo_answers_socat_and_stops_cleanly_on_sigterm() {
+    let (echo, port) = start(&["echo"]);
+    assert_eq!(socat(port, b"hello gyre\n"), b"hello gyre\n");
+    assert!(terminate(echo).success());
+}
+
+#[test]
+fn daytime_and_qotd_answer_socat() {
+    let (_daytime, port) = start(&["daytime"]);
+    let line = String::from_utf8(socat(port, b"")).unwrap();
+    assert!(line.ends_with("\r\n") && line.len() > 10, "{line:?}");
+    let (_qotd, port) = start(&["qotd", "--quote", "Simple things should be simple."]);
+    let quote = String::from_utf8(socat(port, b"")).unwrap();
+    assert!(quote.starts_with("Simple things should be simple."), "{quote:?}");
+}
+
+#[test]
+fn portforward_relays_curl_to_python_http_server() {
+    let (_upstream, upstream, dir) = http_server("forward");
+    let (_forward, port) = start(&["portforward", "--dest", &format!("127.0.0.1:{upstream}")]);
+    let output = curl(&[], &format!("http://127.0.0.1:{port}/file.txt"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, b"served by python\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn socks_carries_curl_with_and_without_a_password() {
+    let (_upstream, upstream, dir) = http_server("socks");
+    let url = format!("http://localhost:{upstream}/file.txt");
+    let (_open, port) = start(&["socks"]);
+    let output = curl(&["--socks5-hostname", &format!("127.0.0.1:{port}")], &url);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, b"served by python\n");
+
+    let (_locked, port) = start(&["socks", "--user", "alice", "--password", "s3cret"]);
+    let right = curl(
+        &["--proxy", &format!("socks5h://alice:s3cret@127.0.0.1:{port}")],
+        &url,
+    );
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    assert_eq!(right.stdout, b"served by python\n");
+    let wrong = curl(
+        &["--proxy", &format!("socks5h://alice:guess@127.0.0.1:{port}")],
+        &url,
+    );
+    assert!(!wrong.status.success());
+    assert!(wrong.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_lists_every_service() {
+    let output = run_to_end_of_input(Command::new(env!("CARGO_BIN_EXE_gyre")).arg("--help"), b"", LIMIT);
+    let text = String::from_utf8_lossy(&output.stdout);
+    for name in [
+        "web",
+        "fetch",
+        "portforward",
+        "socks",
+        "echo",
+        "discard",
+        "chargen",
+        "qotd",
+        "daytime",
+        "time",
+    ] {
+        assert!(
+            text.contains(&format!("  {name} ")),
+            "{name} missing from:\n{text}"
+        );
+    }
+    let usage = run_to_end_of_input(
+        Command::new(env!("CARGO_BIN_EXE_gyre")).args(["portforward"]),
+        b"",
+        LIMIT,
+    );
+    assert_eq!(usage.status.code(), Some(2));
+}
