@@ -78,4 +78,10 @@ fi
 say "doc tests"
 cargo test --workspace --doc --locked
 
+# The cargo-fuzz targets live outside the workspace (fuzz/); running them
+# needs cargo-fuzz, but compiling them keeps them in step with the parsers
+# they drive. Their stable smoke versions ran with the tests above.
+say "fuzz targets compile"
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked --quiet
+
 say "all checks passed"
