@@ -16,7 +16,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- 1. Test prerequisites ---------------------------------------------------
 # Third-party peers used by interop tests. Each protocol issue adds its peers
 # here; a test that needs a peer runs only after this step installed it.
-APT_PACKAGES=(socat netcat-openbsd python3 python3-venv iproute2 openssl curl systemd haproxy microsocks coreutils wget tinyproxy wrk)
+APT_PACKAGES=(socat netcat-openbsd python3 python3-venv iproute2 openssl curl systemd haproxy microsocks coreutils wget tinyproxy wrk g++)
 PIP_PACKAGES=(twisted PySocks h11 websockets)
 PY_VENV=.venv-peers
 
