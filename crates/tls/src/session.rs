@@ -215,18 +215,6 @@ impl Session {
     fn accepts_writes(&self) -> bool {
         !self.lost.get() && !self.aborted.get() && !self.close_notify_sent.get()
     }
-
-    fn info(&self) -> Option<TlsSessionInfo> {
-        let mode = self.mode.borrow();
-        let Mode::Tls(connection) = &*mode else {
-            return None;
-        };
-        Some(TlsSessionInfo {
-            protocol_version: connection.protocol_version(),
-            cipher_suite: connection.negotiated_cipher_suite().map(|s| s.suite()),
-            handshake_complete: !connection.is_handshaking(),
-        })
-    }
 }
 
 impl TransportBackend for Session {
@@ -337,25 +325,9 @@ impl TransportBackend for Session {
     }
 
     /// TLS questions and `StartTls` are answered here; the
-    /// rest (peer credentials, TCP options) by the transport below.
+    /// rest (peer credentials, TCP options) by the transport below. Each
+    /// answer is built only when it is the one asked for.
     fn capability(&self, request: &mut CapabilityRequest<'_>) {
-        let tls = {
-            let mode = self.mode.borrow();
-            match &*mode {
-                Mode::Plain => None,
-                Mode::Tls(connection) => Some((
-                    connection
-                        .peer_certificates()
-                        .map(|chain| chain.iter().map(|c| c.to_vec()).collect::<Vec<_>>())
-                        .unwrap_or_default(),
-                    connection.alpn_protocol().map(<[u8]>::to_vec),
-                    match &**connection {
-                        rustls::Connection::Server(server) => server.server_name().map(str::to_owned),
-                        rustls::Connection::Client(_) => self.client_sni.borrow().clone(),
-                    },
-                )),
-            }
-        };
         if request.is::<StartTls>() {
             // Answered in both modes: starting twice fails with `AlreadyTls`
             // rather than reaching a session further down.
@@ -364,14 +336,24 @@ impl TransportBackend for Session {
             }
             return;
         }
-        if let Some((chain, alpn, name)) = tls {
+        if let Mode::Tls(connection) = &*self.mode.borrow() {
             request
-                .provide::<PeerCertificates>(|| chain)
-                .provide::<NegotiatedAlpn>(|| alpn)
-                .provide::<ServerName>(|| name);
-            if let Some(info) = self.info() {
-                request.provide::<TlsSessionCapability>(|| info);
-            }
+                .provide::<PeerCertificates>(|| {
+                    connection
+                        .peer_certificates()
+                        .map(|chain| chain.iter().map(|c| c.to_vec()).collect())
+                        .unwrap_or_default()
+                })
+                .provide::<NegotiatedAlpn>(|| connection.alpn_protocol().map(<[u8]>::to_vec))
+                .provide::<ServerName>(|| match &**connection {
+                    rustls::Connection::Server(server) => server.server_name().map(str::to_owned),
+                    rustls::Connection::Client(_) => self.client_sni.borrow().clone(),
+                })
+                .provide::<TlsSessionCapability>(|| TlsSessionInfo {
+                    protocol_version: connection.protocol_version(),
+                    cipher_suite: connection.negotiated_cipher_suite().map(|s| s.suite()),
+                    handshake_complete: !connection.is_handshaking(),
+                });
         }
         self.inner.backend().capability(request);
     }
