@@ -191,24 +191,20 @@ impl Session {
         if !write_side_only {
             self.closing.set(true);
         }
-        let handshaking = match &*self.mode.borrow() {
-            Mode::Plain => None,
-            Mode::Tls(connection) => Some(connection.is_handshaking() && self.failure.borrow().is_none()),
-        };
-        match handshaking {
-            None => {
-                if write_side_only {
-                    self.inner.lose_write_connection();
-                } else {
-                    self.inner.lose_connection();
-                }
+        if !self.is_tls() {
+            if write_side_only {
+                self.inner.lose_write_connection();
+            } else {
+                self.inner.lose_connection();
             }
-            Some(true) => self.pending_close.set(if write_side_only {
+        } else if self.is_handshaking() {
+            self.pending_close.set(if write_side_only {
                 PendingClose::LoseWrite
             } else {
                 PendingClose::Lose
-            }),
-            Some(false) => self.send_close(write_side_only),
+            });
+        } else {
+            self.send_close(write_side_only);
         }
     }
 
