@@ -28,6 +28,18 @@ use crate::handshake_flow::HandshakeFlow;
 use crate::starttls::{StartTls, StartTlsHandle};
 use crate::{TlsSession as TlsSessionCapability, TlsSessionInfo};
 
+thread_local! {
+    /// Records on their way from rustls to the transport below, one buffer
+    /// for every session of the thread: the transport copies them into its
+    /// own buffer, so this one is free again when `flush` returns, and no
+    /// write allocates for it nor does an idle connection keep one.
+    static RECORDS: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest scratch buffer kept for the next flush (a few full records);
+/// a bigger one, after a large write, is freed.
+const MAX_KEPT_RECORDS: usize = 64 * 1024;
+
 /// Plain text (before STARTTLS) or TLS.
 pub(crate) enum Mode {
     Plain,
@@ -129,19 +141,23 @@ impl Session {
 
     /// Writes every pending TLS record to the underlying transport, as one write.
     pub(crate) fn flush(&self) {
-        let records = {
-            let mut mode = self.mode.borrow_mut();
-            let Mode::Tls(connection) = &mut *mode else { return };
-            let mut records = Vec::new();
+        // The thread's scratch buffer, taken rather than borrowed: a flush
+        // reached again from inside `inner.write` finds it empty and works
+        // on a fresh one.
+        let mut records = RECORDS.take();
+        if let Mode::Tls(connection) = &mut *self.mode.borrow_mut() {
             while connection.wants_write() {
                 if connection.write_tls(&mut records).is_err() {
                     break;
                 }
             }
-            records
-        };
+        }
         if !records.is_empty() {
             self.inner.write(&records);
+            records.clear();
+        }
+        if records.capacity() <= MAX_KEPT_RECORDS {
+            RECORDS.set(records);
         }
     }
 
