@@ -25,20 +25,9 @@ use gyre_core::transport::{ConnectionState, Transport, TransportBackend};
 
 use crate::error::{AlreadyTls, TlsHandshakeFailed, TlsProtocolError};
 use crate::handshake_flow::HandshakeFlow;
+use crate::scratch;
 use crate::starttls::{StartTls, StartTlsHandle};
 use crate::{TlsSession as TlsSessionCapability, TlsSessionInfo};
-
-thread_local! {
-    /// Records on their way from rustls to the transport below, one buffer
-    /// for every session of the thread: the transport copies them into its
-    /// own buffer, so this one is free again when `flush` returns, and no
-    /// write allocates for it nor does an idle connection keep one.
-    static RECORDS: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
-
-/// The largest scratch buffer kept for the next flush (a few full records);
-/// a bigger one, after a large write, is freed.
-const MAX_KEPT_RECORDS: usize = 64 * 1024;
 
 /// Plain text (before STARTTLS) or TLS.
 pub(crate) enum Mode {
@@ -141,10 +130,7 @@ impl Session {
 
     /// Writes every pending TLS record to the underlying transport, as one write.
     pub(crate) fn flush(&self) {
-        // The thread's scratch buffer, taken rather than borrowed: a flush
-        // reached again from inside `inner.write` finds it empty and works
-        // on a fresh one.
-        let mut records = RECORDS.take();
+        let mut records = scratch::take(&scratch::RECORDS);
         if let Mode::Tls(connection) = &mut *self.mode.borrow_mut() {
             while connection.wants_write() {
                 if connection.write_tls(&mut records).is_err() {
@@ -154,11 +140,8 @@ impl Session {
         }
         if !records.is_empty() {
             self.inner.write(&records);
-            records.clear();
         }
-        if records.capacity() <= MAX_KEPT_RECORDS {
-            RECORDS.set(records);
-        }
+        scratch::put_back(&scratch::RECORDS, records);
     }
 
     /// Records a rustls failure, sends the alert rustls queued, and closes.
