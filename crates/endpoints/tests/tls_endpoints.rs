@@ -1,18 +1,20 @@
-//! `ssl:` and `tls:` descriptions over real sockets on 127.0.0.1, with a
-//! certificate made by rcgen for "localhost"; and `openssl s_client`
-//! (Debian package `openssl`) against the `ssl:` server.
+//! `ssl:` and `tls:` descriptions over real sockets on 127.0.0.1, with
+//! certificates from a throw-away CA (gyre_testing::certs); and `openssl
+//! s_client` (Debian package `openssl`) against the `ssl:` server.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
+use std::rc::Rc;
 use std::time::Duration;
 
+use gyre_core::connector::ListeningPort;
 use gyre_core::{Address, Deferred, Protocol, SharedFactory, Transport, protocol_factory};
-use std::rc::Rc;
-
 use gyre_endpoints::{
     EndpointRegistry, ParseErrorKind, StaticResolver, connect_protocol, tls_hostname_endpoint,
 };
 use gyre_reactor::Reactor;
+use gyre_testing::certs::TestCa;
+use gyre_testing::peers::{require_program, run};
 use gyre_testing::success_result_of;
 use gyre_tls::TlsClientConfig;
 
@@ -38,40 +40,76 @@ impl Protocol for Greeter {
     }
 }
 
-/// A directory with `cert.pem` and `key.pem` for "localhost".
-fn certificates(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("gyre-endpoints-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
-    dir
+/// Echoes what it reads, then closes (so a peer that waits for the end of
+/// the connection, such as `openssl s_client`, exits).
+struct EchoOnce;
+impl Protocol for EchoOnce {
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        transport.write(data);
+        transport.lose_connection();
+    }
+}
+
+/// A temporary directory with a throw-away CA (`ca.pem`) and a server
+/// certificate it signed (`server.pem`, `server.key`); removed on drop.
+struct Files(PathBuf);
+
+impl Files {
+    fn new(test: &str, names: &[&str]) -> Files {
+        let dir = std::env::temp_dir().join(format!("gyre-endpoints-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = TestCa::new("gyre endpoints test CA");
+        ca.write(&dir, "ca");
+        ca.server(names).write(&dir, "server");
+        Files(dir)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An `ssl:` server from a description string on 127.0.0.1 with the
+/// certificate of `files`, serving `protocol`; the port and its number.
+fn ssl_server<P: Protocol + 'static>(
+    reactor: &Reactor,
+    files: &Files,
+    protocol: fn() -> P,
+) -> (ListeningPort, u16) {
+    let server = EndpointRegistry::default()
+        .server_from_string(
+            reactor,
+            &format!(
+                "ssl:0:interface=127.0.0.1:privateKey={}:certKey={}",
+                files.path("server.key"),
+                files.path("server.pem")
+            ),
+        )
+        .unwrap();
+    let port = success_result_of(
+        server.listen(SharedFactory::new(protocol_factory(move |_: &Address| {
+            protocol()
+        }))),
+    );
+    let number = port.host().port().unwrap();
+    (port, number)
 }
 
 #[test]
 fn ssl_server_and_tls_client_from_strings() {
-    let dir = certificates("tls");
+    let files = Files::new("tls", &["localhost"]);
     let reactor = Reactor::new().unwrap();
-    let registry = EndpointRegistry::default();
-    let server = registry
-        .server_from_string(
-            &reactor,
-            &format!(
-                "ssl:0:interface=127.0.0.1:privateKey={}:certKey={}",
-                dir.join("key.pem").display(),
-                dir.join("cert.pem").display()
-            ),
-        )
-        .unwrap();
-    let port = success_result_of(server.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo))));
-    let number = port.host().port().unwrap();
-    let client = registry
+    let (_port, number) = ssl_server(&reactor, &files, || Echo);
+    let client = EndpointRegistry::default()
         .client_from_string(
             &reactor,
-            &format!(
-                "tls:localhost:{number}:trustRoots={}",
-                dir.join("cert.pem").display()
-            ),
+            &format!("tls:localhost:{number}:trustRoots={}", files.path("ca.pem")),
         )
         .unwrap();
     let (echo, resolver) = Deferred::new();
@@ -81,7 +119,6 @@ fn ssl_server_and_tls_client_from_strings() {
         b"over tls"
     );
     reactor.close();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -110,88 +147,49 @@ fn unusable_files_are_reported_against_their_argument() {
 
 #[test]
 fn openssl_s_client_talks_to_an_ssl_server() {
-    let Ok(status) = Command::new("openssl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .status()
-    else {
-        panic!("this test needs the `openssl` program (Debian package `openssl`)");
-    };
-    assert!(status.success());
-    let dir = certificates("openssl");
+    require_program("openssl", "openssl");
+    let files = Files::new("openssl", &["localhost"]);
     let reactor = Reactor::new().unwrap();
-    let server = EndpointRegistry::default()
-        .server_from_string(
-            &reactor,
-            &format!(
-                "ssl:0:interface=127.0.0.1:privateKey={}:certKey={}",
-                dir.join("key.pem").display(),
-                dir.join("cert.pem").display()
-            ),
-        )
-        .unwrap();
-    let port = success_result_of(server.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo))));
-    let number = port.host().port().unwrap();
-    let cert = dir.join("cert.pem");
+    let (_port, number) = ssl_server(&reactor, &files, || EchoOnce);
+    let ca = files.path("ca.pem");
     // s_client runs on a thread of the pool; the reactor serves meanwhile.
+    // Its input stays open, so it exits only once the server has echoed
+    // the line and closed.
     let run = reactor.defer_to_thread(move || {
-        let mut child = Command::new("timeout")
-            .args([
-                "8",
-                "openssl",
-                "s_client",
-                "-quiet",
-                "-no_ign_eof",
-                "-verify_return_error",
-                "-servername",
-                "localhost",
-            ])
-            .arg("-connect")
-            .arg(format!("127.0.0.1:{number}"))
-            .arg("-CAfile")
-            .arg(&cert)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(b"ping from openssl\n")?;
-        std::thread::sleep(Duration::from_millis(500));
-        drop(stdin);
-        let output = child.wait_with_output()?;
-        Ok::<_, std::io::Error>(output.stdout)
+        Ok::<_, std::io::Error>(run(
+            Command::new("openssl")
+                .args([
+                    "s_client",
+                    "-quiet",
+                    "-verify_return_error",
+                    "-servername",
+                    "localhost",
+                ])
+                .args(["-connect", &format!("127.0.0.1:{number}"), "-CAfile", &ca]),
+            b"ping from openssl\n",
+            LIMIT,
+        ))
     });
-    let echoed = reactor.run_until(run.add_timeout(&reactor, LIMIT)).unwrap();
-    assert_eq!(String::from_utf8_lossy(&echoed), "ping from openssl\n");
+    let output = reactor.run_until(run.add_timeout(&reactor, LIMIT * 2)).unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ping from openssl\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     reactor.close();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_internationalised_host_name_is_verified_in_its_ascii_form() {
     // Certificates carry the punycode form of a name; a `tls:` endpoint
     // given the Unicode form must send and verify that form.
-    let dir = std::env::temp_dir().join(format!("gyre-endpoints-idna-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["xn--bcher-kva.example".to_owned()]).unwrap();
-    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let files = Files::new("idna", &["xn--bcher-kva.example"]);
     let reactor = Reactor::new().unwrap();
-    let server = EndpointRegistry::default()
-        .server_from_string(
-            &reactor,
-            &format!(
-                "ssl:0:interface=127.0.0.1:privateKey={}:certKey={}",
-                dir.join("key.pem").display(),
-                dir.join("cert.pem").display()
-            ),
-        )
-        .unwrap();
-    let port = success_result_of(server.listen(SharedFactory::new(protocol_factory(|_: &Address| Echo))));
-    let number = port.host().port().unwrap();
+    let (_port, number) = ssl_server(&reactor, &files, || Echo);
     let resolver = StaticResolver::new().with("xn--bcher-kva.example", &["127.0.0.1".parse().unwrap()]);
     let config = TlsClientConfig::builder()
-        .ca_file(&dir.join("cert.pem"))
+        .ca_file(&files.0.join("ca.pem"))
         .unwrap()
         .build()
         .unwrap();
@@ -203,5 +201,4 @@ fn an_internationalised_host_name_is_verified_in_its_ascii_form() {
         b"over tls"
     );
     reactor.close();
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -116,7 +116,6 @@ pub fn start_until(command: &mut Command, input: &[u8], ready: &str) -> (KillOnD
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
-    let _ = child.stdin.as_mut().unwrap().write_all(input);
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let ready = ready.to_owned();
@@ -133,10 +132,17 @@ pub fn start_until(command: &mut Command, input: &[u8], ready: &str) -> (KillOnD
         // Keep draining so the program never blocks on a full pipe.
         let _ = std::io::copy(&mut lines, &mut std::io::sink());
     });
-    let child = KillOnDrop(child);
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("{:?} did not get ready in time", command.get_program()));
+    let mut child = KillOnDrop(child);
+    // Written once standard output is being read, so a program that
+    // prints before it reads cannot block both sides on full pipes.
+    let _ = child.0.stdin.as_mut().unwrap().write_all(input);
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|error| {
+        let why = match error {
+            mpsc::RecvTimeoutError::Timeout => "did not get ready in time",
+            mpsc::RecvTimeoutError::Disconnected => "closed its output without getting ready",
+        };
+        panic!("{:?} {why}", command.get_program())
+    });
     (child, line)
 }
 

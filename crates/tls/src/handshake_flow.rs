@@ -18,16 +18,11 @@ use gyre_core::errors::ProducerAlreadyRegistered;
 use gyre_core::producer::{Producer, WaterMarks};
 use gyre_core::transport::Transport;
 
-/// A producer held back for the handshake, and whether we paused it.
-struct Held {
-    producer: Producer,
-    paused: bool,
-}
-
 /// The handshake-time half of a session's flow control.
 #[derive(Default)]
 pub(crate) struct HandshakeFlow {
-    held: RefCell<Option<Held>>,
+    /// The producer held back; a push one was paused by [`hold`](Self::hold).
+    held: RefCell<Option<Producer>>,
     /// The marks last set on the transport, to decide whether a held push
     /// producer may resume once the underlying transport takes it over.
     marks: Cell<WaterMarks>,
@@ -41,14 +36,10 @@ impl HandshakeFlow {
         if self.held.borrow().is_some() {
             return Err(Failure::new(ProducerAlreadyRegistered::new()));
         }
-        let paused = match &producer {
-            Producer::Push(push) => {
-                push.pause_producing();
-                true
-            }
-            Producer::Pull(_) => false,
-        };
-        *self.held.borrow_mut() = Some(Held { producer, paused });
+        if let Producer::Push(push) = &producer {
+            push.pause_producing();
+        }
+        *self.held.borrow_mut() = Some(producer);
         Ok(())
     }
 
@@ -68,21 +59,17 @@ impl HandshakeFlow {
     /// high-water mark (then `inner` resumes it when it drains).
     pub(crate) fn release(&self, inner: &Transport) {
         self.plaintext.set(0);
-        let Some(held) = self.held.borrow_mut().take() else {
+        let Some(producer) = self.held.borrow_mut().take() else {
             return;
-        };
-        let resume = match &held.producer {
-            Producer::Push(push) if held.paused => Some(push.clone()),
-            _ => None,
         };
         // Registration fails only when the transport below closed meanwhile
         // (or someone registered there directly): either way this producer
         // has no consumer left.
-        if inner.register_producer(held.producer.clone()).is_err() {
-            held.producer.stop_producing();
+        if inner.register_producer(producer.clone()).is_err() {
+            producer.stop_producing();
             return;
         }
-        if let Some(push) = resume
+        if let Producer::Push(push) = producer
             && inner.buffered_len() <= self.marks.get().high
         {
             push.resume_producing();
@@ -92,8 +79,8 @@ impl HandshakeFlow {
     /// The connection ended before the handshake completed.
     pub(crate) fn stop(&self) {
         let held = self.held.borrow_mut().take();
-        if let Some(held) = held {
-            held.producer.stop_producing();
+        if let Some(producer) = held {
+            producer.stop_producing();
         }
     }
 

@@ -17,6 +17,7 @@
 //!   factory.rs   wrap_server_factory / wrap_client_factory / wrap_*_protocol
 //!   error.rs     TlsHandshakeFailed · TlsProtocolError · TlsTruncated · TlsConfigError · AlreadyTls
 //!   sni.rs pem.rs verify.rs   certificate by name · PEM loading · the skip-verification verifier
+//!   scratch.rs   per-thread buffers for records and decrypted bytes (none kept per connection)
 //! ```
 //!
 //! Defaults are the secure ones: TLS 1.3 preferred, TLS 1.2 minimum,
@@ -80,6 +81,7 @@ mod factory;
 mod handshake_flow;
 pub mod pem;
 mod protocol;
+mod scratch;
 mod server_config;
 mod session;
 pub mod sni;

@@ -21,6 +21,7 @@ use gyre_core::{Failure, Protocol, Transport};
 
 use crate::client_config::{TlsClientConfig, server_name};
 use crate::error::TlsTruncated;
+use crate::scratch;
 use crate::server_config::{TlsServerConfig, rustls_error};
 use crate::session::{Mode, Session};
 use crate::starttls::sni_of;
@@ -37,8 +38,6 @@ pub struct TlsProtocol<P: Protocol = Box<dyn Protocol>> {
     start: Option<Start>,
     session: Option<Rc<Session>>,
     transport: Option<Transport>,
-    /// Decrypted bytes on their way to `app`, reused between reads.
-    plaintext: Vec<u8>,
 }
 
 impl<P: Protocol> TlsProtocol<P> {
@@ -48,7 +47,6 @@ impl<P: Protocol> TlsProtocol<P> {
             start: Some(start),
             session: None,
             transport: None,
-            plaintext: Vec::new(),
         }
     }
 
@@ -99,7 +97,7 @@ impl<P: Protocol> TlsProtocol<P> {
     /// Feeds received records to rustls and delivers what they carry.
     fn receive(&mut self, session: &Rc<Session>, transport: &Transport, mut data: &[u8]) {
         while !data.is_empty() && !session.has_stopped() {
-            let mut plaintext = std::mem::take(&mut self.plaintext);
+            let mut plaintext = scratch::take(&scratch::PLAINTEXT);
             let (result, handshake_completed, peer_closed) = {
                 let mut mode = session.mode.borrow_mut();
                 let Mode::Tls(connection) = &mut *mode else {
@@ -126,8 +124,7 @@ impl<P: Protocol> TlsProtocol<P> {
             if !plaintext.is_empty() && !session.lost.get() && !session.aborted.get() {
                 self.app.data_received(transport, &plaintext);
             }
-            plaintext.clear();
-            self.plaintext = plaintext;
+            scratch::put_back(&scratch::PLAINTEXT, plaintext);
             if let Err(error) = result {
                 session.fail(error);
                 return;

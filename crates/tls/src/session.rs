@@ -25,6 +25,7 @@ use gyre_core::transport::{ConnectionState, Transport, TransportBackend};
 
 use crate::error::{AlreadyTls, TlsHandshakeFailed, TlsProtocolError};
 use crate::handshake_flow::HandshakeFlow;
+use crate::scratch;
 use crate::starttls::{StartTls, StartTlsHandle};
 use crate::{TlsSession as TlsSessionCapability, TlsSessionInfo};
 
@@ -129,20 +130,18 @@ impl Session {
 
     /// Writes every pending TLS record to the underlying transport, as one write.
     pub(crate) fn flush(&self) {
-        let records = {
-            let mut mode = self.mode.borrow_mut();
-            let Mode::Tls(connection) = &mut *mode else { return };
-            let mut records = Vec::new();
+        let mut records = scratch::take(&scratch::RECORDS);
+        if let Mode::Tls(connection) = &mut *self.mode.borrow_mut() {
             while connection.wants_write() {
                 if connection.write_tls(&mut records).is_err() {
                     break;
                 }
             }
-            records
-        };
+        }
         if !records.is_empty() {
             self.inner.write(&records);
         }
+        scratch::put_back(&scratch::RECORDS, records);
     }
 
     /// Records a rustls failure, sends the alert rustls queued, and closes.
@@ -191,41 +190,25 @@ impl Session {
         if !write_side_only {
             self.closing.set(true);
         }
-        let handshaking = match &*self.mode.borrow() {
-            Mode::Plain => None,
-            Mode::Tls(connection) => Some(connection.is_handshaking() && self.failure.borrow().is_none()),
-        };
-        match handshaking {
-            None => {
-                if write_side_only {
-                    self.inner.lose_write_connection();
-                } else {
-                    self.inner.lose_connection();
-                }
+        if !self.is_tls() {
+            if write_side_only {
+                self.inner.lose_write_connection();
+            } else {
+                self.inner.lose_connection();
             }
-            Some(true) => self.pending_close.set(if write_side_only {
+        } else if self.is_handshaking() {
+            self.pending_close.set(if write_side_only {
                 PendingClose::LoseWrite
             } else {
                 PendingClose::Lose
-            }),
-            Some(false) => self.send_close(write_side_only),
+            });
+        } else {
+            self.send_close(write_side_only);
         }
     }
 
     fn accepts_writes(&self) -> bool {
         !self.lost.get() && !self.aborted.get() && !self.close_notify_sent.get()
-    }
-
-    fn info(&self) -> Option<TlsSessionInfo> {
-        let mode = self.mode.borrow();
-        let Mode::Tls(connection) = &*mode else {
-            return None;
-        };
-        Some(TlsSessionInfo {
-            protocol_version: connection.protocol_version(),
-            cipher_suite: connection.negotiated_cipher_suite().map(|s| s.suite()),
-            handshake_complete: !connection.is_handshaking(),
-        })
     }
 }
 
@@ -337,25 +320,9 @@ impl TransportBackend for Session {
     }
 
     /// TLS questions and `StartTls` are answered here; the
-    /// rest (peer credentials, TCP options) by the transport below.
+    /// rest (peer credentials, TCP options) by the transport below. Each
+    /// answer is built only when it is the one asked for.
     fn capability(&self, request: &mut CapabilityRequest<'_>) {
-        let tls = {
-            let mode = self.mode.borrow();
-            match &*mode {
-                Mode::Plain => None,
-                Mode::Tls(connection) => Some((
-                    connection
-                        .peer_certificates()
-                        .map(|chain| chain.iter().map(|c| c.to_vec()).collect::<Vec<_>>())
-                        .unwrap_or_default(),
-                    connection.alpn_protocol().map(<[u8]>::to_vec),
-                    match &**connection {
-                        rustls::Connection::Server(server) => server.server_name().map(str::to_owned),
-                        rustls::Connection::Client(_) => self.client_sni.borrow().clone(),
-                    },
-                )),
-            }
-        };
         if request.is::<StartTls>() {
             // Answered in both modes: starting twice fails with `AlreadyTls`
             // rather than reaching a session further down.
@@ -364,14 +331,24 @@ impl TransportBackend for Session {
             }
             return;
         }
-        if let Some((chain, alpn, name)) = tls {
+        if let Mode::Tls(connection) = &*self.mode.borrow() {
             request
-                .provide::<PeerCertificates>(|| chain)
-                .provide::<NegotiatedAlpn>(|| alpn)
-                .provide::<ServerName>(|| name);
-            if let Some(info) = self.info() {
-                request.provide::<TlsSessionCapability>(|| info);
-            }
+                .provide::<PeerCertificates>(|| {
+                    connection
+                        .peer_certificates()
+                        .map(|chain| chain.iter().map(|c| c.to_vec()).collect())
+                        .unwrap_or_default()
+                })
+                .provide::<NegotiatedAlpn>(|| connection.alpn_protocol().map(<[u8]>::to_vec))
+                .provide::<ServerName>(|| match &**connection {
+                    rustls::Connection::Server(server) => server.server_name().map(str::to_owned),
+                    rustls::Connection::Client(_) => self.client_sni.borrow().clone(),
+                })
+                .provide::<TlsSessionCapability>(|| TlsSessionInfo {
+                    protocol_version: connection.protocol_version(),
+                    cipher_suite: connection.negotiated_cipher_suite().map(|s| s.suite()),
+                    handshake_complete: !connection.is_handshaking(),
+                });
         }
         self.inner.backend().capability(request);
     }

@@ -31,12 +31,12 @@ impl Files {
     fn new(name: &str) -> Files {
         let dir = temp_dir(name);
         let ca = Ca::new("interop CA");
-        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        ca.write(&dir, "ca");
         ca.server(&["localhost", "127.0.0.1"]).write(&dir, "localhost");
         ca.server(&["alpha.test"]).write(&dir, "alpha");
         ca.server(&["beta.test"]).write(&dir, "beta");
         let clients = Ca::new("interop client CA");
-        std::fs::write(dir.join("client-ca.pem"), clients.pem()).unwrap();
+        clients.write(&dir, "client-ca");
         clients.client("alice").write(&dir, "alice");
         Files { dir }
     }
