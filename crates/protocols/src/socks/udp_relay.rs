@@ -52,6 +52,9 @@ pub(crate) struct UdpRelay {
     expected_port: Option<u16>,
     resolver: Rc<dyn HostResolver>,
     shared: Rc<Shared>,
+    /// Where each reply to the client is assembled (header, then payload),
+    /// reused so relaying a reply allocates nothing.
+    reply: Vec<u8>,
 }
 
 impl UdpRelay {
@@ -68,6 +71,7 @@ impl UdpRelay {
             client: None,
             expected_port,
             resolver,
+            reply: Vec::new(),
             shared: Rc::new(Shared {
                 remotes: RefCell::new(VecDeque::new()),
                 lookups: Cell::new(0),
@@ -109,9 +113,9 @@ impl UdpRelay {
                     return;
                 }
                 self.shared.lookups.set(self.shared.lookups.get() + 1);
-                let (shared, transport, payload) = (self.shared.clone(), transport.clone(), payload.to_vec());
-                let target = header.target.clone();
                 let lookup = self.resolver.resolve(host, port);
+                let (shared, transport, payload) = (self.shared.clone(), transport.clone(), payload.to_vec());
+                let target = header.target;
                 let _sent = lookup.then(move |result: Result<Vec<SocketAddr>, Failure>| {
                     shared.lookups.set(shared.lookups.get() - 1);
                     let family = transport.host().socket_addr().map(|a| a.is_ipv4());
@@ -127,16 +131,17 @@ impl UdpRelay {
         }
     }
 
-    fn remote_datagram(&self, transport: &DatagramTransport, payload: &[u8], from: SocketAddr) {
+    fn remote_datagram(&mut self, transport: &DatagramTransport, payload: &[u8], from: SocketAddr) {
         let Some(client) = self.client else { return };
         let header = UdpHeader {
             frag: 0,
             target: TargetAddr::Ip(from),
         };
-        let mut datagram = Vec::with_capacity(payload.len() + 22);
-        encode_header(&header, &mut datagram);
+        let datagram = &mut self.reply;
+        datagram.clear();
+        encode_header(&header, datagram);
         datagram.extend_from_slice(payload);
-        if let Err(failure) = transport.write_to(&datagram, &Address::udp(client)) {
+        if let Err(failure) = transport.write_to(datagram, &Address::udp(client)) {
             tracing::trace!(target: "gyre::socks", %failure, "UDP reply to the client not sent");
         }
     }
