@@ -26,7 +26,6 @@ use gyre_core::{Address, Failure};
 use gyre_endpoints::HostResolver;
 
 use super::auth::{AccessPolicy, AccessRequest};
-use super::commands::canonical;
 use super::handshake::Version;
 use super::wire::udp::{UdpHeader, encode_header, parse_datagram};
 use super::wire::{Command, TargetAddr};
@@ -67,7 +66,7 @@ impl UdpRelay {
         policy: Option<Rc<dyn AccessPolicy>>,
     ) -> Self {
         UdpRelay {
-            client_ip: canonical(client_ip),
+            client_ip: client_ip.to_canonical(),
             client: None,
             expected_port,
             resolver,
@@ -86,7 +85,7 @@ impl UdpRelay {
         match self.client {
             Some(client) => client == from,
             None => {
-                canonical(from.ip()) == self.client_ip
+                from.ip().to_canonical() == self.client_ip
                     && self.expected_port.is_none_or(|port| port == from.port())
             }
         }
