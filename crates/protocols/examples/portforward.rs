@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use gyre_core::prelude::*;
-use gyre_endpoints::{EndpointRegistry, HostnameEndpoint, ThreadedResolver};
+use gyre_endpoints::{EndpointRegistry, HostnameEndpoint, ThreadedResolver, listen_and_run};
 use gyre_protocols::portforward::PortForwardFactory;
 use gyre_reactor::Reactor;
 
@@ -66,31 +66,15 @@ fn main() -> ExitCode {
     let resolver = Rc::new(ThreadedResolver::new(reactor.clone()));
     let destination = HostnameEndpoint::new(reactor.clone(), resolver, &host, port);
     let factory = SharedFactory::new(PortForwardFactory::new(Rc::new(destination)));
-    let failed = Rc::new(std::cell::Cell::new(false));
-    let failed_too = failed.clone();
-    let stopper = reactor.clone();
-    let _listening = server.listen(factory).then(move |result| {
-        match result {
-            Ok(port) => match port.host().socket_addr() {
-                Some(address) => println!("listening on {address}"),
-                None => println!("listening on {}", port.host()),
-            },
-            Err(failure) => {
-                eprintln!("portforward: {failure}");
-                failed_too.set(true);
-                let _ = stopper.stop();
-            }
-        }
-        Ok::<(), Failure>(())
-    });
-    if failed.get() {
-        return ExitCode::FAILURE;
-    }
-    match reactor.run() {
-        Ok(()) if !failed.get() => ExitCode::SUCCESS,
-        Ok(()) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("portforward: {error}");
+    // The bare socket address (`127.0.0.1:PORT`), which the tests parse.
+    let announce = |host: &Address| match host.socket_addr() {
+        Some(address) => println!("listening on {address}"),
+        None => println!("listening on {host}"),
+    };
+    match listen_and_run(&reactor, &*server, factory, announce) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("portforward: {failure}");
             ExitCode::FAILURE
         }
     }

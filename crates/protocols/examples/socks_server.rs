@@ -21,7 +21,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use gyre_core::prelude::*;
-use gyre_endpoints::{EndpointRegistry, ThreadedResolver};
+use gyre_endpoints::{EndpointRegistry, ThreadedResolver, listen_and_run};
 use gyre_protocols::socks::wire::TargetAddr;
 use gyre_protocols::socks::{AccessRequest, SocksServerFactory, StaticPasswords};
 use gyre_reactor::Reactor;
@@ -105,30 +105,15 @@ fn main() -> ExitCode {
             TargetAddr::Domain { .. } => true,
         }));
     }
-    let failed = Rc::new(std::cell::Cell::new(false));
-    let (failed_too, stopper) = (failed.clone(), reactor.clone());
-    let _listening = server.listen(SharedFactory::new(factory)).then(move |result| {
-        match result {
-            Ok(port) => match port.host().socket_addr() {
-                Some(address) => println!("listening on {address}"),
-                None => println!("listening on {}", port.host()),
-            },
-            Err(failure) => {
-                eprintln!("socks_server: {failure}");
-                failed_too.set(true);
-                let _ = stopper.stop();
-            }
-        }
-        Ok::<(), Failure>(())
-    });
-    if failed.get() {
-        return ExitCode::FAILURE;
-    }
-    match reactor.run() {
-        Ok(()) if !failed.get() => ExitCode::SUCCESS,
-        Ok(()) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("socks_server: {error}");
+    // The bare socket address (`127.0.0.1:PORT`), which the tests parse.
+    let announce = |host: &Address| match host.socket_addr() {
+        Some(address) => println!("listening on {address}"),
+        None => println!("listening on {host}"),
+    };
+    match listen_and_run(&reactor, &*server, SharedFactory::new(factory), announce) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("socks_server: {failure}");
             ExitCode::FAILURE
         }
     }

@@ -16,8 +16,8 @@ use gyre_core::capability::{FdSender, SendFileDescriptors, UnixFdPassing};
 use gyre_core::errors::NotSupportedByTransport;
 use gyre_core::{Deferred, Failure, Protocol};
 use gyre_protocols::amp::{
-    AmpConfig, AmpProtocol, Command, DecodeError, NoErrors, ProtocolError, Responders, SendError,
-    UnknownRemoteError,
+    AmpBox, AmpConfig, AmpProtocol, BoxLimits, Command, DecodeError, NoErrors, ProtocolError, Responders,
+    SendError, UnknownRemoteError, decode_boxes,
 };
 use gyre_testing::{StringTransportWithDisconnection, connect_pair, failure_result_of, success_result_of};
 
@@ -97,6 +97,57 @@ fn a_transport_that_keeps_delivering_while_paused_cannot_grow_the_buffer() {
             limit: 100 + (64 << 10)
         })
     );
+}
+
+#[test]
+fn commands_held_while_paused_are_answered_in_order_even_when_more_arrive() {
+    let waiting = Waiting::default();
+    let config = AmpConfig {
+        max_in_flight_commands: 1,
+        ..AmpConfig::default()
+    };
+    let mut connection =
+        StringTransportWithDisconnection::new(AmpProtocol::with_config(slow_responders(&waiting), config));
+    let command = |n: i64| {
+        let mut request = AmpBox::new();
+        request.insert("_command", "Sum");
+        request.insert("_ask", format!("{n:x}"));
+        request.insert("a", n.to_string());
+        request.insert("b", "0");
+        request.to_bytes().unwrap()
+    };
+    // Ten commands in one read, taken one at a time as each is answered.
+    connection.data_received(&(1..=10).flat_map(command).collect::<Vec<u8>>());
+    let answer = |connection: &mut StringTransportWithDisconnection<AmpProtocol>| {
+        let (total, resolver) = waiting.borrow_mut().remove(0);
+        resolver.callback(Total { total });
+        connection.settle();
+    };
+    for _ in 0..3 {
+        answer(&mut connection);
+    }
+    assert!(connection.transport().is_reading_paused());
+    // A transport that still delivers while paused: the new bytes go after
+    // the ones not taken yet.
+    connection.data_received(&(11..=12).flat_map(command).collect::<Vec<u8>>());
+    while !waiting.borrow().is_empty() {
+        answer(&mut connection);
+    }
+    assert!(!connection.transport().is_reading_paused());
+    let answers = decode_boxes(&connection.transport().value(), BoxLimits::default()).unwrap();
+    let seen: Vec<(Vec<u8>, Vec<u8>)> = answers
+        .iter()
+        .map(|reply| {
+            (
+                reply.get("_answer").unwrap().to_vec(),
+                reply.get("total").unwrap().to_vec(),
+            )
+        })
+        .collect();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (1..=12_i64)
+        .map(|n| (format!("{n:x}").into_bytes(), n.to_string().into_bytes()))
+        .collect();
+    assert_eq!(seen, expected);
 }
 
 #[test]

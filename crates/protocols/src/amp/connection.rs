@@ -54,8 +54,12 @@ pub(crate) struct State {
     pub(crate) calls: HashMap<u64, PendingCall>,
     /// How many descriptors this side has passed (the next ordinal).
     pub(crate) sent_descriptors: u64,
-    /// Received bytes the machine could not take yet (reading is paused).
+    /// Received bytes the machine could not take yet (reading is paused):
+    /// `leftover[leftover_start..]`; the machine's progress through them
+    /// moves `leftover_start` instead of shifting the bytes, and both are
+    /// reset once everything was taken.
     pub(crate) leftover: Vec<u8>,
+    pub(crate) leftover_start: usize,
     pub(crate) reading_paused: bool,
     pub(crate) pumping: bool,
     /// Why the connection can no longer be used.
@@ -75,6 +79,7 @@ impl Amp {
                     calls: HashMap::new(),
                     sent_descriptors: 0,
                     leftover: Vec::new(),
+                    leftover_start: 0,
                     reading_paused: false,
                     pumping: false,
                     ended: None,

@@ -126,6 +126,9 @@ pub(crate) fn feed(amp: &Amp, data: &[u8]) {
             let used = state.machine.handle_input(data);
             state.leftover.extend_from_slice(&data[used..]);
         } else {
+            // Bytes the machine already took go before the new ones come in.
+            state.leftover.drain(..state.leftover_start);
+            state.leftover_start = 0;
             state.leftover.extend_from_slice(data);
         }
         if !state.leftover.is_empty() && !state.reading_paused {
@@ -138,7 +141,10 @@ pub(crate) fn feed(amp: &Amp, data: &[u8]) {
     };
     if overrun {
         // A transport that keeps delivering while paused: stop buffering.
-        amp.inner.state.borrow_mut().leftover = Vec::new();
+        let mut state = amp.inner.state.borrow_mut();
+        state.leftover = Vec::new();
+        state.leftover_start = 0;
+        drop(state);
         violation(
             amp,
             ProtocolError::Overrun {
@@ -165,8 +171,17 @@ pub(crate) fn pump(amp: &Amp) {
             let mut guard = amp.inner.state.borrow_mut();
             let state = &mut *guard;
             if !state.leftover.is_empty() && state.machine.wants_input() {
-                let used = state.machine.handle_input(&state.leftover);
-                state.leftover.drain(..used);
+                // Only the start moves: a paused read of many small
+                // commands, taken one at a time as each is answered, is
+                // not shifted down once per command.
+                let used = state
+                    .machine
+                    .handle_input(&state.leftover[state.leftover_start..]);
+                state.leftover_start += used;
+                if state.leftover_start == state.leftover.len() {
+                    state.leftover.clear();
+                    state.leftover_start = 0;
+                }
             }
             if state.leftover.is_empty() && state.reading_paused {
                 state.reading_paused = false;
@@ -395,6 +410,7 @@ pub(crate) fn connection_lost(amp: &Amp, reason: Failure) {
         let calls: Vec<_> = tags.iter().filter_map(|tag| state.calls.remove(tag)).collect();
         state.calls.clear();
         state.leftover = Vec::new();
+        state.leftover_start = 0;
         (calls, reason)
     };
     drop(amp.inner.responders.borrow_mut().take());

@@ -205,7 +205,7 @@ impl Factory for BindGate {
     fn build_protocol(&mut self, peer: &Address) -> Option<Box<dyn Protocol>> {
         let ip = peer.socket_addr().map(|addr| addr.ip());
         if let (Some(expected), Some(ip)) = (self.expected, ip)
-            && canonical(expected) != canonical(ip)
+            && expected.to_canonical() != ip.to_canonical()
         {
             let failure = Failure::new(UnexpectedBindPeer::new()).context(format!("{ip} connected"));
             let relay = self.relay.clone();
@@ -213,13 +213,5 @@ impl Factory for BindGate {
             return None;
         }
         self.far.build_protocol(peer)
-    }
-}
-
-/// IPv4-mapped IPv6 addresses as IPv4, so the two spellings compare equal.
-pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }

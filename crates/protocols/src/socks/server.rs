@@ -32,6 +32,7 @@ pub const DEFAULT_BIND_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every connection of one server shares.
+#[derive(Clone)]
 pub(crate) struct Settings<R> {
     pub(crate) reactor: R,
     pub(crate) resolver: Rc<dyn HostResolver>,
@@ -44,18 +45,6 @@ pub(crate) struct Settings<R> {
     pub(crate) allow_socks4: bool,
     pub(crate) allow_bind: bool,
     pub(crate) allow_udp: bool,
-}
-
-impl<R: Clone> Clone for Settings<R> {
-    fn clone(&self) -> Self {
-        Settings {
-            reactor: self.reactor.clone(),
-            resolver: self.resolver.clone(),
-            checker: self.checker.clone(),
-            policy: self.policy.clone(),
-            ..*self
-        }
-    }
 }
 
 /// A SOCKS server: SOCKS4, SOCKS4a and SOCKS5 on one port, told apart by

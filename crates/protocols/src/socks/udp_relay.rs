@@ -26,7 +26,6 @@ use gyre_core::{Address, Failure};
 use gyre_endpoints::HostResolver;
 
 use super::auth::{AccessPolicy, AccessRequest};
-use super::commands::canonical;
 use super::handshake::Version;
 use super::wire::udp::{UdpHeader, encode_header, parse_datagram};
 use super::wire::{Command, TargetAddr};
@@ -52,6 +51,9 @@ pub(crate) struct UdpRelay {
     expected_port: Option<u16>,
     resolver: Rc<dyn HostResolver>,
     shared: Rc<Shared>,
+    /// Where each reply to the client is assembled (header, then payload),
+    /// reused so relaying a reply allocates nothing.
+    reply: Vec<u8>,
 }
 
 impl UdpRelay {
@@ -64,10 +66,11 @@ impl UdpRelay {
         policy: Option<Rc<dyn AccessPolicy>>,
     ) -> Self {
         UdpRelay {
-            client_ip: canonical(client_ip),
+            client_ip: client_ip.to_canonical(),
             client: None,
             expected_port,
             resolver,
+            reply: Vec::new(),
             shared: Rc::new(Shared {
                 remotes: RefCell::new(VecDeque::new()),
                 lookups: Cell::new(0),
@@ -82,7 +85,7 @@ impl UdpRelay {
         match self.client {
             Some(client) => client == from,
             None => {
-                canonical(from.ip()) == self.client_ip
+                from.ip().to_canonical() == self.client_ip
                     && self.expected_port.is_none_or(|port| port == from.port())
             }
         }
@@ -109,9 +112,9 @@ impl UdpRelay {
                     return;
                 }
                 self.shared.lookups.set(self.shared.lookups.get() + 1);
-                let (shared, transport, payload) = (self.shared.clone(), transport.clone(), payload.to_vec());
-                let target = header.target.clone();
                 let lookup = self.resolver.resolve(host, port);
+                let (shared, transport, payload) = (self.shared.clone(), transport.clone(), payload.to_vec());
+                let target = header.target;
                 let _sent = lookup.then(move |result: Result<Vec<SocketAddr>, Failure>| {
                     shared.lookups.set(shared.lookups.get() - 1);
                     let family = transport.host().socket_addr().map(|a| a.is_ipv4());
@@ -127,16 +130,17 @@ impl UdpRelay {
         }
     }
 
-    fn remote_datagram(&self, transport: &DatagramTransport, payload: &[u8], from: SocketAddr) {
+    fn remote_datagram(&mut self, transport: &DatagramTransport, payload: &[u8], from: SocketAddr) {
         let Some(client) = self.client else { return };
         let header = UdpHeader {
             frag: 0,
             target: TargetAddr::Ip(from),
         };
-        let mut datagram = Vec::with_capacity(payload.len() + 22);
-        encode_header(&header, &mut datagram);
+        let datagram = &mut self.reply;
+        datagram.clear();
+        encode_header(&header, datagram);
         datagram.extend_from_slice(payload);
-        if let Err(failure) = transport.write_to(&datagram, &Address::udp(client)) {
+        if let Err(failure) = transport.write_to(datagram, &Address::udp(client)) {
             tracing::trace!(target: "gyre::socks", %failure, "UDP reply to the client not sent");
         }
     }

@@ -5,12 +5,10 @@
 //! run by the reactor (so an in-process gyre server keeps serving it).
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use gyre_core::process::{ExitStatus, ProcessProtocol, ProcessTransport};
@@ -20,7 +18,7 @@ use gyre_protocols::amp::{
     NoErrors, Responders,
 };
 use gyre_reactor::Reactor;
-use gyre_testing::peers::{KillOnDrop, peer_python};
+use gyre_testing::peers::{KillOnDrop, peer_python, start_until};
 
 use super::{Row, calculator};
 
@@ -281,29 +279,8 @@ impl Drop for PeerDir {
 /// Starts `program args` and waits (bounded) for its "listening on X"
 /// line; returns the guarded child and X.
 pub fn start_listening(program: &Path, args: &[&str]) -> (KillOnDrop, String) {
-    let mut child = Process::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
-    let stdout = child.stdout.take().unwrap();
-    let child = KillOnDrop(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout);
-        let mut line = String::new();
-        while lines.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(rest) = line.trim_end().strip_prefix("listening on ") {
-                let _ = tx.send(rest.to_owned());
-            }
-            line.clear();
-        }
-    });
-    let address = rx
-        .recv_timeout(LIMIT)
-        .unwrap_or_else(|_| panic!("{} did not start listening in time", program.display()));
+    let (child, line) = start_until(Process::new(program).args(args), b"", "listening on ");
+    let address = line["listening on ".len()..].to_owned();
     (child, address)
 }
 
