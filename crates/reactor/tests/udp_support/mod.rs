@@ -4,13 +4,17 @@
 
 #![allow(dead_code)]
 
-use std::cell::{Cell, RefCell};
+#[path = "../bounded/mod.rs"]
+mod bounded;
+
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader};
 use std::process::{ChildStdout, Command};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use bounded::{Leave, within};
 use gyre_core::datagram::{DatagramProtocol, DatagramTransport};
 use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
@@ -90,18 +94,7 @@ pub fn payloads(log: &Log) -> Vec<Vec<u8>> {
 /// takes longer than `limit`.
 #[track_caller]
 pub fn run_bounded(reactor: &Reactor, limit: Duration) {
-    let timed_out = Rc::new(Cell::new(false));
-    let guard = reactor.call_later(limit, {
-        let reactor = reactor.clone();
-        let timed_out = timed_out.clone();
-        move || {
-            timed_out.set(true);
-            let _ = reactor.stop();
-        }
-    });
-    reactor.run().unwrap();
-    guard.cancel();
-    assert!(!timed_out.get(), "the test did not finish within {limit:?}");
+    within(reactor, limit, Leave::Stop, || reactor.run().unwrap());
 }
 
 /// Stops the reactor (from inside a callback).
