@@ -11,8 +11,9 @@
 //! 4. run calls from other threads and woken async tasks;
 //! 5. run the reactor's own deferred work ("soon" queue: `connection_lost`
 //!    after a close, reads resumed by `resume_reading`);
-//! 6. flush every connection written to during the turn, with one vectored
-//!    write each: writes are coalesced per turn.
+//! 6. flush every connection written to during the turn: its writes were
+//!    appended to one contiguous buffer, sent with one `send` each (writes
+//!    are coalesced per turn).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -7,59 +7,41 @@
 mod async_support;
 
 use std::cell::Cell;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
 
-use async_support::{ChildGuard, example, free_port, require, wait_until_listening};
+use async_support::{example, require, wait_until_listening};
 use gyre_core::prelude::*;
 use gyre_reactor::{Reactor, async_io};
-use rustix::process::{Pid, Signal, kill_process};
+use gyre_testing::peers::{KillOnDrop, free_port, run_to_end_of_input, start_until};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// A socat echo server on 127.0.0.1 (`EXEC:cat` for every connection).
-fn socat_echo_server() -> (ChildGuard, SocketAddr) {
+fn socat_echo_server() -> (KillOnDrop, SocketAddr) {
     require("socat", "socat");
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let server = ChildGuard::spawn(
+    let server = KillOnDrop(
         Command::new("socat")
             .arg(format!(
                 "TCP-LISTEN:{},bind=127.0.0.1,reuseaddr,fork",
                 address.port()
             ))
             .arg("EXEC:cat")
-            .stdin(Stdio::null()),
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting socat"),
     );
     wait_until_listening(address, LIMIT);
     (server, address)
 }
 
-/// Runs a program to completion with `input` on stdin; kills it by PID
-/// and fails the test if it runs past [`LIMIT`].
+/// Runs a program to completion with `input` on stdin (closed after it);
+/// kills it by PID and fails the test if it runs past [`LIMIT`].
 fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    std::thread::spawn(move || drop(stdin.write_all(&input)));
-    let (done, finished) = crossbeam_channel::bounded(1);
-    std::thread::spawn(move || drop(done.send(child.wait_with_output())));
-    match finished.recv_timeout(LIMIT) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let pid = Pid::from_raw(pid as i32).expect("a child's pid is positive");
-            let _ = kill_process(pid, Signal::KILL);
-            panic!("{command:?} ran past {LIMIT:?} and was killed");
-        }
-    }
+    run_to_end_of_input(command, input, LIMIT)
 }
 
 #[test]
@@ -119,12 +101,11 @@ fn the_async_echo_client_example_reports_a_refused_connection() {
 #[test]
 fn python_talks_to_the_thread_work_example_and_gets_progress_then_answers() {
     require("python3", "python3");
-    let mut server = ChildGuard::spawn(
-        Command::new(example("thread_work"))
-            .args(["--listen", "127.0.0.1:0", "--report", "0"])
-            .stdout(Stdio::piped()),
+    let (_server, line) = start_until(
+        Command::new(example("thread_work")).args(["--listen", "127.0.0.1:0", "--report", "0"]),
+        b"",
+        "",
     );
-    let line = server.first_line(LIMIT);
     let address = line
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
@@ -168,7 +149,7 @@ sys.stdout.write(data.decode())
 
 /// Starts a Python line server that answers each line upper-cased, and
 /// prints its port first.
-fn python_upper_server() -> (ChildGuard, SocketAddr) {
+fn python_upper_server() -> (KillOnDrop, SocketAddr) {
     require("python3", "python3");
     let script = r#"
 import socket, sys
@@ -183,12 +164,8 @@ for line in f:
     f.flush()
 conn.close()
 "#;
-    let mut server = ChildGuard::spawn(
-        Command::new("python3")
-            .args(["-c", script])
-            .stdout(Stdio::piped()),
-    );
-    let port: u16 = server.first_line(LIMIT).parse().unwrap();
+    let (server, line) = start_until(Command::new("python3").args(["-c", script]), b"", "");
+    let port: u16 = line.parse().unwrap();
     (server, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 

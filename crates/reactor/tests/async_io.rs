@@ -2,10 +2,13 @@
 //! timeout, connect-and-await, reading lines, writing with back-pressure,
 //! half-close, and closing — over real TCP on 127.0.0.1.
 
+mod bounded;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use bounded::Leave;
 use gyre_core::deferred::gather;
 use gyre_core::errors::{Cancelled, ConnectionDone, ConnectionRefused, TimedOut};
 use gyre_core::prelude::*;
@@ -19,16 +22,7 @@ fn block_on<T: 'static>(
     reactor: &Reactor,
     future: impl std::future::Future<Output = Result<T, Failure>> + 'static,
 ) -> Result<T, Failure> {
-    let timed_out = Rc::new(Cell::new(false));
-    let (flag, r) = (timed_out.clone(), reactor.clone());
-    let guard = reactor.call_later(LIMIT, move || {
-        flag.set(true);
-        r.crash();
-    });
-    let result = reactor.block_on(future);
-    guard.cancel();
-    assert!(!timed_out.get(), "the test ran past its {LIMIT:?} limit");
-    result
+    bounded::within(reactor, LIMIT, Leave::Crash, || reactor.block_on(future))
 }
 
 fn localhost() -> std::net::SocketAddr {

@@ -2,15 +2,17 @@
 //! not leave the stream buffering without bound, and two tasks reading the
 //! same stream at once must both be woken.
 
+mod bounded;
+
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::time::Duration;
 
+use bounded::Leave;
 use gyre_core::Failure;
 use gyre_core::errors::TimedOut;
-use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 use gyre_reactor::async_io;
 
@@ -20,19 +22,7 @@ fn block_on<T: 'static>(
     reactor: &Reactor,
     future: impl std::future::Future<Output = Result<T, Failure>> + 'static,
 ) -> Result<T, Failure> {
-    let timed_out = Rc::new(Cell::new(false));
-    let (flag, r) = (timed_out.clone(), reactor.clone());
-    let guard = reactor.call_later(LIMIT, move || {
-        flag.set(true);
-        r.crash();
-    });
-    let result = reactor.block_on(future);
-    guard.cancel();
-    assert!(
-        !timed_out.get(),
-        "the test ran past its {LIMIT:?} limit (a task hung)"
-    );
-    result
+    bounded::within(reactor, LIMIT, Leave::Crash, || reactor.block_on(future))
 }
 
 /// A blocking server on its own thread: for each byte it reads, it sends

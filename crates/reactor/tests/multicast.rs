@@ -17,7 +17,7 @@ use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 use gyre_reactor::datagram::UdpOptions;
 use udp_support::{
-    ChildGuard, Event, Log, NETNS_IPV4, NETNS_IPV6, Namespace, new_log, payloads, recorder,
+    ChildGuard, ChildGuardExt, Event, Log, NETNS_IPV4, NETNS_IPV6, Namespace, new_log, payloads, recorder,
     require_namespace, require_program, run_bounded, stop_when,
 };
 
@@ -43,6 +43,8 @@ fn multicast_membership_loopback_and_ttl() {
 
 #[test]
 fn multicast_chat_example_with_python() {
+    // Built here, outside the namespace, where the inner test finds it.
+    gyre_testing::peers::example_binary(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), "multicast_chat");
     Namespace::create("mcc").run_test("inner_chat_example_with_python", LIMIT);
 }
 
@@ -246,7 +248,7 @@ fn inner_chat_example_with_python() {
         .join("examples/multicast_chat");
     assert!(
         chat.exists(),
-        "{} is missing: `cargo build -p gyre-reactor --example multicast_chat`",
+        "{} is missing: the outer test builds it",
         chat.display()
     );
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
@@ -289,7 +291,7 @@ fn inner_chat_example_with_python() {
     {
         use std::io::Write;
         alice
-            .child
+            .0
             .stdin
             .as_mut()
             .unwrap()
@@ -309,8 +311,8 @@ fn inner_chat_example_with_python() {
         "python: hello group",
         "alice hears Python, not herself"
     );
-    drop(alice.child.stdin.take());
-    drop(bob.child.stdin.take());
+    drop(alice.0.stdin.take());
+    drop(bob.0.stdin.take());
     assert!(
         alice.wait_bounded(LIMIT).success(),
         "end of input leaves the group and exits"

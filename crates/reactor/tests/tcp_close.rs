@@ -45,6 +45,24 @@ fn peer_thread<T: Send + 'static>(
     })
 }
 
+/// Runs until the server's connection has ended.
+fn run_until_server_lost(reactor: &Reactor, log: &Log) {
+    let done = log.clone();
+    run_until(reactor, Duration::from_secs(20), log, move || {
+        done.count_prefix("server lost") > 0
+    });
+}
+
+/// Connects `client` to `server` and runs until both ends are done: the
+/// server's connection ended and the client's factory stopped.
+fn connect_and_run(reactor: &Reactor, log: &Log, server: SocketAddr, client: LoggingClient) {
+    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
+    let done = log.clone();
+    run_until(reactor, Duration::from_secs(20), log, move || {
+        done.count_prefix("server lost") > 0 && done.has("client factory stopped")
+    });
+}
+
 #[test]
 fn a_peer_that_resets_mid_write_is_lost_once() {
     let reactor = Reactor::new().unwrap();
@@ -64,10 +82,7 @@ fn a_peer_that_resets_mid_write_is_lost_once() {
         stream.read_exact(&mut buf).unwrap();
         buf == pattern(100_000)
     });
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0
-    });
+    run_until_server_lost(&reactor, &log);
     assert!(peer.join().unwrap(), "the peer read the start of the data intact");
     assert_eq!(log.events(), ["server made", "server lost: lost"]);
 }
@@ -98,10 +113,7 @@ fn a_peer_that_half_closes_gets_a_reply_and_a_clean_close() {
         stream.read_to_string(&mut reply).unwrap();
         reply
     });
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0
-    });
+    run_until_server_lost(&reactor, &log);
     assert_eq!(peer.join().unwrap(), "you said bye");
     assert_eq!(
         log.events(),
@@ -139,11 +151,7 @@ fn our_half_close_lets_the_peer_keep_sending() {
                 })
         }
     });
-    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0 && done.has("client factory stopped")
-    });
+    connect_and_run(&reactor, &log, server, client);
     assert_eq!(&*client_received.borrow(), b"bye");
     assert_eq!(&*server_received.borrow(), b"still here");
     let events = log.events();
@@ -193,11 +201,7 @@ fn the_peers_half_close_reaches_a_protocol_that_keeps_writing() {
             })
         }
     });
-    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0 && done.has("client factory stopped")
-    });
+    connect_and_run(&reactor, &log, server, client);
     assert_eq!(&*received.borrow(), b"got eof after hello, goodbye");
     assert_eq!(log.count("server read lost"), 1);
     assert_eq!(log.count("client write lost"), 1);
@@ -228,11 +232,7 @@ fn abort_resets_the_connection() {
         let log = log.clone();
         move || Scripted::new("client", &log).on_made(|t| t.write(b"go"))
     });
-    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.has("client factory stopped")
-    });
+    connect_and_run(&reactor, &log, server, client);
     assert_eq!(log.count_prefix("server lost"), 1);
     assert_eq!(log.count("server lost: aborted"), 1, "{log:?}");
     assert_eq!(log.count_prefix("client lost"), 1);
@@ -256,10 +256,7 @@ fn a_plain_socket_peer_sees_the_reset_of_an_abort() {
         let mut buf = [0; 16];
         stream.read(&mut buf).map_err(|e| e.kind())
     });
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0
-    });
+    run_until_server_lost(&reactor, &log);
     assert_eq!(peer.join().unwrap(), Err(ErrorKind::ConnectionReset));
     assert_eq!(log.events(), ["server made", "server lost: aborted"]);
 }
@@ -301,11 +298,7 @@ fn a_transport_kept_after_the_close_reports_it_and_drops_everything() {
         let log = log.clone();
         move || Scripted::new("client", &log).on_made(|t| t.lose_connection())
     });
-    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0 && done.has("client factory stopped")
-    });
+    connect_and_run(&reactor, &log, server, client);
     let transport = kept.borrow().clone().unwrap();
     assert!(transport.is_closed());
     assert_eq!(transport.state(), ConnectionState::Closed);
@@ -435,11 +428,7 @@ fn every_way_to_close_at_once_still_ends_once_with_the_first_reason() {
         let log = log.clone();
         move || Scripted::new("client", &log).on_made(|t| t.write(b"go"))
     });
-    let _connector = reactor.connect_tcp_with(server, client, ConnectOptions::default());
-    let done = log.clone();
-    run_until(&reactor, Duration::from_secs(20), &log, move || {
-        done.count_prefix("server lost") > 0 && done.has("client factory stopped")
-    });
+    connect_and_run(&reactor, &log, server, client);
     assert_eq!(log.count_prefix("server lost"), 1, "{log:?}");
     assert_eq!(log.count("server lost: aborted"), 1, "{log:?}");
     assert_eq!(log.count_prefix("client lost"), 1, "{log:?}");

@@ -12,6 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use gyre_testing::peers::free_port;
 use tcp_support::programs::{KillOnDrop, Server, example, require, run};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -259,15 +260,6 @@ fn netcat_chats_with_a_plain_socket_through_chat_server() {
     me.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let _ = me.read_to_end(&mut rest);
     assert!(rest.is_empty(), "nothing else was broadcast: {rest:?}");
-}
-
-/// A free port on 127.0.0.1 (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

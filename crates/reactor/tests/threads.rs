@@ -1,7 +1,9 @@
 //! The thread pool: `defer_to_thread`, `call_in_thread`, pool bounds, lazy
 //! start, panics, cancellation, and stopping (and joining) at shutdown.
 
-use std::cell::{Cell, RefCell};
+mod bounded;
+
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io;
 use std::rc::Rc;
@@ -10,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+use bounded::Leave;
 use gyre_core::deferred::gather;
 use gyre_core::errors::Cancelled;
 use gyre_core::prelude::*;
@@ -19,17 +22,7 @@ use gyre_reactor::threads::{DEFAULT_POOL_SIZE, JobPanicked};
 /// Runs `reactor` until `deferred` fires, failing the test (after leaving
 /// the loop with `crash`) if that takes longer than `limit`.
 fn run_guarded<T: 'static>(reactor: &Reactor, limit: Duration, deferred: Deferred<T>) -> Result<T, Failure> {
-    let timed_out = Rc::new(Cell::new(false));
-    let flag = timed_out.clone();
-    let weak = reactor.clone();
-    let guard = reactor.call_later(limit, move || {
-        flag.set(true);
-        weak.crash();
-    });
-    let result = reactor.run_until(deferred);
-    guard.cancel();
-    assert!(!timed_out.get(), "the test ran past its {limit:?} limit");
-    result
+    bounded::within(reactor, limit, Leave::Crash, || reactor.run_until(deferred))
 }
 
 const LIMIT: Duration = Duration::from_secs(20);

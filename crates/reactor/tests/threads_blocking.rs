@@ -2,11 +2,14 @@
 //! something and waiting for the Deferred it returns, failures crossing the
 //! thread boundary with their type, and the cases where nobody can answer.
 
+mod bounded;
+
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
+use bounded::Leave;
 use gyre_core::deferred::{defer_later, fail, succeed};
 use gyre_core::errors::{ConnectionRefused, TimedOut};
 use gyre_core::prelude::*;
@@ -16,17 +19,7 @@ use gyre_reactor::{Phase, Reactor, SystemEvent, async_io};
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn run_guarded<T: 'static>(reactor: &Reactor, deferred: Deferred<T>) -> Result<T, Failure> {
-    let timed_out = Rc::new(Cell::new(false));
-    let flag = timed_out.clone();
-    let r = reactor.clone();
-    let guard = reactor.call_later(LIMIT, move || {
-        flag.set(true);
-        r.crash();
-    });
-    let result = reactor.run_until(deferred);
-    guard.cancel();
-    assert!(!timed_out.get(), "the test ran past its {LIMIT:?} limit");
-    result
+    bounded::within(reactor, LIMIT, Leave::Crash, || reactor.run_until(deferred))
 }
 
 #[test]

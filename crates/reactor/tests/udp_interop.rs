@@ -1,7 +1,7 @@
 //! The `udp_echo` example against programs nobody here wrote: socat and
 //! Python's `socket` module as clients of its server, and a Python echo
-//! server for its client. The example binary is built by `cargo test`
-//! (which builds every example) next to this test's binary.
+//! server for its client. The example binary is built on demand
+//! (`gyre_testing::peers::example_binary`), so it is never stale.
 
 mod udp_support;
 
@@ -10,24 +10,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use udp_support::{ChildGuard, require_program};
+use udp_support::{ChildGuard, ChildGuardExt, require_program};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
+/// This package's example `name`, built first so it is current.
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p gyre-reactor --example {name}` \
-         (plain `cargo test` builds every example)",
-        path.display()
-    );
-    path
+    gyre_testing::peers::example_binary(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), name)
 }
 
 /// Starts `udp_echo --listen listen` and returns it with the address it bound.
@@ -57,7 +46,7 @@ fn socat_gets_its_datagram_back_from_the_example_server() {
     {
         use std::io::Write;
         socat
-            .child
+            .0
             .stdin
             .take()
             .unwrap()

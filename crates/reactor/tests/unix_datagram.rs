@@ -18,7 +18,8 @@ use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
 use gyre_reactor::datagram::{DatagramTooLarge, UnixDatagramOptions};
 use udp_support::{
-    ChildGuard, Event, echo, new_log, payloads, recorder, require_program, run_bounded, stop_when,
+    ChildGuard, ChildGuardExt, Event, echo, new_log, payloads, recorder, require_program, run_bounded,
+    stop_when,
 };
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -338,7 +339,7 @@ fn socat_talks_to_a_gyre_echo_socket() {
     );
     {
         use std::io::Write;
-        let mut stdin = socat.child.stdin.take().unwrap();
+        let mut stdin = socat.0.stdin.take().unwrap();
         stdin.write_all(b"hello from socat\n").unwrap();
     }
     let lines = socat.stdout_lines();

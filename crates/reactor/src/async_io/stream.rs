@@ -121,25 +121,38 @@ fn finish<T>(mut state: RefMut<'_, State>, poll: Poll<T>) -> Poll<T> {
 /// (two readers, say): each registers its own waker and every one of them is
 /// woken, instead of the last one replacing the others (which would leave
 /// them waiting forever). A task polled again with an equivalent waker is
-/// not registered twice.
+/// not registered twice. The first waiter has a slot of its own, so the
+/// usual single task waiting to read costs no allocation per read.
 #[derive(Default)]
-pub(super) struct Wakers(Vec<Waker>);
+pub(super) struct Wakers {
+    first: Option<Waker>,
+    others: Vec<Waker>,
+}
 
 impl Wakers {
     fn register(&mut self, waker: &Waker) {
-        if !self.0.iter().any(|known| known.will_wake(waker)) {
-            self.0.push(waker.clone());
+        let known = |known: &Waker| known.will_wake(waker);
+        if self.first.as_ref().is_some_and(known) || self.others.iter().any(known) {
+            return;
+        }
+        match self.first {
+            None => self.first = Some(waker.clone()),
+            Some(_) => self.others.push(waker.clone()),
         }
     }
 
     /// Takes every waker out, to be woken outside the borrow of the state.
     pub(super) fn take(&mut self) -> Wakers {
-        Wakers(std::mem::take(&mut self.0))
+        std::mem::take(self)
     }
 }
 
 pub(super) fn wake(wakers: Wakers) {
-    wakers.0.into_iter().for_each(Waker::wake);
+    wakers
+        .first
+        .into_iter()
+        .chain(wakers.others)
+        .for_each(Waker::wake);
 }
 
 /// Clears the wanted length of a `read_exact` when it completes or its

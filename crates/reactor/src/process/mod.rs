@@ -61,9 +61,7 @@ mod pipe;
 mod reaper;
 mod spawn;
 
-use std::error::Error;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::path::Path;
 
 use gyre_core::Failure;
@@ -126,23 +124,9 @@ impl Reactor {
     }
 }
 
-/// A signal was sent to a child that has already been reaped (Twisted's
-/// `ProcessExitedAlready`): its pid may belong to another process by now.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProcessExitedAlready;
-
-impl ProcessExitedAlready {
-    /// Makes the error.
-    pub fn new() -> Self {
-        ProcessExitedAlready
-    }
-}
-
-impl fmt::Display for ProcessExitedAlready {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the process has already exited")
-    }
-}
-
-impl Error for ProcessExitedAlready {}
+gyre_core::simple_error!(
+    /// A signal was sent to a child that has already been reaped (Twisted's
+    /// `ProcessExitedAlready`): its pid may belong to another process by now.
+    ProcessExitedAlready,
+    "the process has already exited"
+);

@@ -4,11 +4,14 @@
 //! pid when a test fails part way.
 #![allow(dead_code)] // each test file uses a different part
 
+#[path = "../bounded/mod.rs"]
+mod bounded;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gyre_core::clock::ClockExt;
+use bounded::{Leave, within};
 use gyre_core::process::{ChildFd, ExitStatus, ProcessProtocol, ProcessTransport};
 use gyre_reactor::Reactor;
 use gyre_reactor::process::ProcessOptions;
@@ -177,16 +180,9 @@ pub fn spawn_recorded(
 
 /// Runs `reactor` until something stops it, failing the test after `limit`.
 pub fn run_bounded(reactor: &Reactor, limit: Duration) {
-    let timed_out = Rc::new(std::cell::Cell::new(false));
-    let flag = timed_out.clone();
-    let weak = reactor.clone();
-    let guard = reactor.call_later(limit, move || {
-        flag.set(true);
-        drop(weak.stop());
+    within(reactor, limit, Leave::Stop, || {
+        reactor.run().expect("the reactor runs")
     });
-    reactor.run().expect("the reactor runs");
-    guard.cancel();
-    assert!(!timed_out.get(), "the test did not finish within {limit:?}");
 }
 
 /// Kills, on drop, every listed child that has not been reaped (so a

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ pub use gyre_testing::peers::require_program as require;
 
 /// A running example server, killed (by PID) when dropped.
 pub struct Server {
-    child: Child,
+    child: KillOnDrop,
     /// The address it listens on, read from its first line of output.
     pub address: SocketAddr,
     /// The rest of its standard output.
@@ -36,13 +36,15 @@ impl Server {
     /// through a shell that sets limits first, say).
     pub fn start_command(command: &mut Command) -> Server {
         let name = format!("{:?}", command.get_program());
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut child = KillOnDrop(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {name}: {e}")),
+        );
+        let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut line = String::new();
@@ -50,14 +52,10 @@ impl Server {
             let _ = tx.send(line);
             stdout
         });
-        let line = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{name} printed no address in time");
-            }
-        };
+        // On failure the guard kills the server as the panic unwinds.
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name} printed no address in time"));
         let stdout = reader.join().unwrap();
         let address = line
             .trim()
@@ -73,19 +71,12 @@ impl Server {
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.0.id()
     }
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.0.try_wait().unwrap().is_none()
     }
 }
 
@@ -111,5 +102,4 @@ pub fn open_fds(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-#[allow(unused_imports)] // not every test file that includes this module uses it
 pub use gyre_testing::peers::KillOnDrop;

@@ -4,13 +4,17 @@
 
 #![allow(dead_code)]
 
-use std::cell::{Cell, RefCell};
+#[path = "../bounded/mod.rs"]
+mod bounded;
+
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use bounded::{Leave, within};
 use gyre_core::datagram::{DatagramProtocol, DatagramTransport};
 use gyre_core::prelude::*;
 use gyre_reactor::Reactor;
@@ -90,18 +94,7 @@ pub fn payloads(log: &Log) -> Vec<Vec<u8>> {
 /// takes longer than `limit`.
 #[track_caller]
 pub fn run_bounded(reactor: &Reactor, limit: Duration) {
-    let timed_out = Rc::new(Cell::new(false));
-    let guard = reactor.call_later(limit, {
-        let reactor = reactor.clone();
-        let timed_out = timed_out.clone();
-        move || {
-            timed_out.set(true);
-            let _ = reactor.stop();
-        }
-    });
-    reactor.run().unwrap();
-    guard.cancel();
-    assert!(!timed_out.get(), "the test did not finish within {limit:?}");
+    within(reactor, limit, Leave::Stop, || reactor.run().unwrap());
 }
 
 /// Stops the reactor (from inside a callback).
@@ -113,63 +106,47 @@ pub fn stop(reactor: &Reactor) {
 pub use gyre_testing::peers::require_program;
 
 /// A child process that is killed (by its PID) and reaped when dropped.
-pub struct ChildGuard {
-    pub child: Child,
+pub use gyre_testing::peers::KillOnDrop as ChildGuard;
+
+/// What the datagram tests do with a [`ChildGuard`] beyond killing it.
+pub trait ChildGuardExt {
+    /// Starts `command`, guarded.
+    fn spawn(command: &mut Command) -> ChildGuard;
+    /// Waits for the child to exit, at most `limit`; kills it after that.
+    fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus;
+    /// Reads lines of the child's stdout (which must be piped) on a thread,
+    /// so a test can wait for one with a deadline.
+    fn stdout_lines(&mut self) -> Lines;
 }
 
-impl ChildGuard {
-    pub fn spawn(command: &mut Command) -> ChildGuard {
+impl ChildGuardExt for ChildGuard {
+    fn spawn(command: &mut Command) -> ChildGuard {
         let child = command
             .spawn()
             .unwrap_or_else(|error| panic!("could not start {command:?}: {error}"));
-        ChildGuard { child }
+        ChildGuard(child)
     }
 
-    /// Waits for the child to exit, at most `limit`; kills it after that.
-    pub fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus {
+    #[track_caller]
+    fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.0.try_wait().unwrap() {
                 return status;
             }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("child {} did not exit within {limit:?}", self.child.id());
-            }
+            // The guard kills and reaps the child when the panic drops it.
+            assert!(
+                Instant::now() < deadline,
+                "child {} did not exit within {limit:?}",
+                self.0.id()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// Waits (bounded) for the child to exit and returns its status with
-    /// everything it printed on stdout and stderr (both must be piped).
-    pub fn output_bounded(&mut self, limit: Duration) -> (std::process::ExitStatus, String, String) {
-        let stdout = self.stdout_lines();
-        let stderr = self.child.stderr.take().expect("stderr is piped");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-            text
-        });
-        let status = self.wait_bounded(limit);
-        let stdout = stdout.rest(Duration::from_secs(2)).join("\n");
-        (status, stdout, stderr.join().unwrap_or_default())
-    }
-
-    /// Reads lines of the child's stdout on a thread, so a test can wait for
-    /// one with a deadline.
-    pub fn stdout_lines(&mut self) -> Lines {
-        let stdout = self.child.stdout.take().expect("stdout is piped");
+    fn stdout_lines(&mut self) -> Lines {
+        let stdout = self.0.stdout.take().expect("stdout is piped");
         Lines::new(stdout)
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
     }
 }
 
@@ -198,19 +175,6 @@ impl Lines {
         self.rx
             .recv_timeout(limit)
             .unwrap_or_else(|error| panic!("no line from the child within {limit:?}: {error}"))
-    }
-
-    /// Every line printed until the child closed its stdout (bounded).
-    pub fn rest(&self, limit: Duration) -> Vec<String> {
-        let deadline = Instant::now() + limit;
-        let mut lines = Vec::new();
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.rx.recv_timeout(left) {
-                Ok(line) => lines.push(line),
-                Err(_) => break,
-            }
-        }
-        lines
     }
 }
 
@@ -281,16 +245,18 @@ impl Namespace {
     #[track_caller]
     pub fn run_test(&self, inner: &str, limit: Duration) {
         let exe = std::env::current_exe().unwrap();
-        let mut child = ChildGuard::spawn(
+        let output = gyre_testing::peers::run(
             Command::new("unshare")
                 .args(["--net", "--", "sh", "-c", &Self::setup_script()])
                 .arg(exe)
                 .args([inner, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-                .env(NETNS_VAR, &self.name)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
+                .env(NETNS_VAR, &self.name),
+            b"",
+            limit,
         );
-        let (status, stdout, stderr) = child.output_bounded(limit);
+        let status = output.status;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             status.success() && stdout.contains("1 passed"),
             "{inner} failed inside namespace {} ({status}); making a network namespace needs root \
