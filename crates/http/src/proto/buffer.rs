@@ -9,12 +9,17 @@
 /// Capacity an emptied buffer keeps for the next message.
 pub const KEEP_CAPACITY: usize = 8 * 1024;
 
+use crate::error::HttpError;
+use crate::wire::find_head_end;
+
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffer {
     buf: Vec<u8>,
     start: usize,
     /// How far past `start` the search for the end of a head has looked.
-    pub scanned: usize,
+    scanned: usize,
+    /// Where the first line of the head being searched ends, once seen.
+    line_end: Option<usize>,
 }
 
 impl ReadBuffer {
@@ -56,6 +61,28 @@ impl ReadBuffer {
     pub fn consume(&mut self, n: usize) {
         self.start += n;
         self.scanned = 0;
+        self.line_end = None;
+    }
+
+    /// Where the head at the start of the unused bytes ends (just after
+    /// its empty line), once it has arrived. Until then `check` judges the
+    /// partial head, told where its first line ends if it has. Each call
+    /// only searches the bytes that arrived since the last one, so a head
+    /// sent a byte at a time costs linear time.
+    pub fn find_head(
+        &mut self,
+        check: impl FnOnce(&[u8], Option<usize>) -> Result<(), HttpError>,
+    ) -> Result<Option<usize>, HttpError> {
+        let bytes = &self.buf[self.start..];
+        if let Some(end) = find_head_end(bytes, self.scanned) {
+            return Ok(Some(end));
+        }
+        if self.line_end.is_none() {
+            let new = &bytes[self.scanned..];
+            self.line_end = new.iter().position(|&b| b == b'\n').map(|at| self.scanned + at);
+        }
+        self.scanned = bytes.len();
+        check(bytes, self.line_end).map(|()| None)
     }
 
     /// How many unused bytes there are.

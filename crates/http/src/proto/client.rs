@@ -14,8 +14,8 @@ use crate::error::{ErrorKind, HttpError, SendError};
 use crate::proto::buffer::{ReadBuffer, Transmit};
 use crate::proto::framing::{prepare_request, response_framing, wants_keep_alive};
 use crate::wire::{
-    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response,
-    find_head_end, parse_response_head,
+    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response_line,
+    parse_response_head,
 };
 
 /// What the server's bytes amounted to; see [`ClientConnection::poll_event`].
@@ -241,23 +241,27 @@ impl ClientConnection {
             }
             return None;
         };
-        let bytes = self.buf.bytes();
-        let Some(end) = find_head_end(bytes, self.buf.scanned) else {
-            let (len, checked) = (bytes.len(), check_partial_response(bytes, &self.head_limits));
-            self.buf.scanned = len;
-            let error = match checked {
-                Err(error) => Some(error),
-                Ok(()) if self.eof && len == 0 => Some(ErrorKind::ClosedBeforeResponse.into()),
-                Ok(()) if self.eof => Some(ErrorKind::IncompleteHead.into()),
-                Ok(()) => None,
-            };
-            if let Some(error) = error {
+        let limits = &self.head_limits;
+        let found = self
+            .buf
+            .find_head(|bytes, line_end| check_partial_response_line(bytes, line_end, limits));
+        let end = match found {
+            Ok(Some(end)) => end,
+            Ok(None) if !self.eof => return None,
+            Ok(None) if self.buf.is_empty() => {
+                self.fail(ErrorKind::ClosedBeforeResponse.into());
+                return self.poll_event();
+            }
+            Ok(None) => {
+                self.fail(ErrorKind::IncompleteHead.into());
+                return self.poll_event();
+            }
+            Err(error) => {
                 self.fail(error);
                 return self.poll_event();
             }
-            return None;
         };
-        let parsed = parse_response_head(&bytes[..end], &self.head_limits);
+        let parsed = parse_response_head(&self.buf.bytes()[..end], &self.head_limits);
         self.buf.consume(end);
         let head = match parsed {
             Ok(head) => head,

@@ -17,8 +17,8 @@ use crate::error::{ErrorKind, HttpError, SendError};
 use crate::proto::buffer::{ReadBuffer, Transmit};
 use crate::proto::framing::{Answering, prepare_response, request_framing, wants_keep_alive};
 use crate::wire::{
-    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version, check_partial_request,
-    find_head_end, parse_request_head,
+    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version,
+    check_partial_request_line, parse_request_head,
 };
 
 /// Limits and policies of a server connection.
@@ -291,18 +291,23 @@ impl ServerConnection {
             }
             return None;
         }
-        let bytes = self.buf.bytes();
-        let Some(end) = find_head_end(bytes, self.buf.scanned) else {
-            let checked = check_partial_request(bytes, &self.config.head);
-            self.buf.scanned = bytes.len();
-            match checked {
-                Err(error) => self.fail(error),
-                Ok(()) if self.eof => self.fail(ErrorKind::IncompleteHead.into()),
-                Ok(()) => {}
+        let limits = &self.config.head;
+        let end = match self
+            .buf
+            .find_head(|bytes, line_end| check_partial_request_line(bytes, line_end, limits))
+        {
+            Ok(Some(end)) => end,
+            Ok(None) if !self.eof => return None,
+            Ok(None) => {
+                self.fail(ErrorKind::IncompleteHead.into());
+                return None;
             }
-            return None;
+            Err(error) => {
+                self.fail(error);
+                return None;
+            }
         };
-        let parsed = parse_request_head(&bytes[..end], &self.config.head)
+        let parsed = parse_request_head(&self.buf.bytes()[..end], &self.config.head)
             .and_then(|head| request_framing(&head, &self.config.body).map(|framing| (head, framing)));
         self.buf.consume(end);
         let (head, framing) = match parsed {
