@@ -9,8 +9,22 @@
 /// Capacity an emptied buffer keeps for the next message.
 pub const KEEP_CAPACITY: usize = 8 * 1024;
 
+use crate::body::{BodyDecoder, Decoded};
 use crate::error::HttpError;
-use crate::wire::find_head_end;
+use crate::wire::{HeaderMap, find_head_end};
+
+/// What one step of decoding a received body from the buffer gave.
+#[derive(Debug)]
+pub(crate) enum BodyStep {
+    /// This many body bytes, just consumed: [`ReadBuffer::just_consumed`].
+    Data(usize),
+    /// The body ended, with these trailer fields.
+    End(HeaderMap),
+    /// More bytes are needed.
+    Wait,
+    /// The body is malformed, or the peer closed before its end.
+    Failed(HttpError),
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffer {
@@ -83,6 +97,37 @@ impl ReadBuffer {
         }
         self.scanned = bytes.len();
         check(bytes, self.line_end).map(|()| None)
+    }
+
+    /// Runs `decoder` on the unused bytes and consumes what it used. Once
+    /// the peer closed (`eof`), a body that needs more ends there if it is
+    /// close-delimited and fails otherwise.
+    pub fn decode_body(&mut self, decoder: &mut BodyDecoder, eof: bool) -> BodyStep {
+        let decoded = match decoder.decode(self.bytes()) {
+            Ok(decoded) => decoded,
+            Err(error) => return BodyStep::Failed(error),
+        };
+        match decoded {
+            Decoded::Data { consumed, data } => {
+                let len = data.len();
+                self.consume(consumed);
+                BodyStep::Data(len)
+            }
+            Decoded::End { consumed, trailers } => {
+                self.consume(consumed);
+                BodyStep::End(trailers)
+            }
+            Decoded::NeedMore { consumed } => {
+                self.consume(consumed);
+                if !eof {
+                    return BodyStep::Wait;
+                }
+                match decoder.finish_at_close() {
+                    Ok(trailers) => BodyStep::End(trailers),
+                    Err(error) => BodyStep::Failed(error),
+                }
+            }
+        }
     }
 
     /// How many unused bytes there are.

@@ -9,9 +9,9 @@
 //! server refusing an upload early); the exchange ends when both are done,
 //! and the connection is reusable when both sides wanted to keep it.
 
-use crate::body::{BodyDecoder, BodyEncoder, BodyLimits, Decoded};
+use crate::body::{BodyDecoder, BodyEncoder, BodyLimits};
 use crate::error::{ErrorKind, HttpError, SendError};
-use crate::proto::buffer::{ReadBuffer, Transmit};
+use crate::proto::buffer::{BodyStep, ReadBuffer, Transmit};
 use crate::proto::framing::{prepare_request, response_framing, wants_keep_alive};
 use crate::wire::{
     HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response_line,
@@ -201,27 +201,11 @@ impl ClientConnection {
                 Read::Stopped => return None,
                 Read::Done => return None,
                 Read::Idle => return self.read_head(),
-                Read::Body(decoder) => match decoder.decode(self.buf.bytes()) {
-                    Err(error) => self.fail(error),
-                    Ok(Decoded::Data { consumed, data }) => {
-                        let len = data.len();
-                        self.buf.consume(consumed);
-                        return Some(ClientEvent::Data(self.buf.just_consumed(len)));
-                    }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        match decoder.finish_at_close() {
-                            Ok(trailers) => return Some(self.response_ended(trailers)),
-                            Err(error) => self.fail(error),
-                        }
-                    }
-                    Ok(Decoded::End { consumed, trailers }) => {
-                        self.buf.consume(consumed);
-                        return Some(self.response_ended(trailers));
-                    }
+                Read::Body(decoder) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => return Some(ClientEvent::Data(self.buf.just_consumed(len))),
+                    BodyStep::End(trailers) => return Some(self.response_ended(trailers)),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(error) => self.fail(error),
                 },
             }
         }

@@ -12,9 +12,9 @@
 //! that completes before its request body drains the rest of that body
 //! (up to [`ServerConfig::max_drain`]) so the connection stays usable.
 
-use crate::body::{BodyDecoder, BodyEncoder, BodyLimits, Decoded};
+use crate::body::{BodyDecoder, BodyEncoder, BodyLimits};
 use crate::error::{ErrorKind, HttpError, SendError};
-use crate::proto::buffer::{ReadBuffer, Transmit};
+use crate::proto::buffer::{BodyStep, ReadBuffer, Transmit};
 use crate::proto::framing::{Answering, prepare_response, request_framing, wants_keep_alive};
 use crate::wire::{
     HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version,
@@ -226,54 +226,30 @@ impl ServerConnection {
                     None if self.error.is_some() || matches!(self.read, Read::Stopped) => {}
                     None => return None,
                 },
-                Read::Body(decoder) => match decoder.decode(self.buf.bytes()) {
-                    Err(error) => self.fail(error),
-                    Ok(Decoded::Data { consumed, data }) => {
-                        let len = data.len();
+                Read::Body(decoder) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => {
                         if let Some(exchange) = &mut self.exchange {
                             exchange.expect_continue = false;
                         }
-                        self.buf.consume(consumed);
                         return Some(ServerEvent::Data(self.buf.just_consumed(len)));
                     }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        let ended = decoder.finish_at_close();
-                        match ended {
-                            Ok(trailers) => return Some(self.request_ended(trailers)),
-                            Err(error) => self.fail(error),
-                        }
-                    }
-                    Ok(Decoded::End { consumed, trailers }) => {
-                        self.buf.consume(consumed);
-                        return Some(self.request_ended(trailers));
-                    }
+                    BodyStep::End(trailers) => return Some(self.request_ended(trailers)),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(error) => self.fail(error),
                 },
-                Read::Drain(decoder, drained) => match decoder.decode(self.buf.bytes()) {
-                    Ok(Decoded::Data { consumed, data }) => {
-                        *drained += data.len() as u64;
-                        let over = *drained > self.config.max_drain;
-                        self.buf.consume(consumed);
-                        if over {
+                Read::Drain(decoder, drained) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => {
+                        *drained += len as u64;
+                        if *drained > self.config.max_drain {
                             self.stop_reading();
                         }
                     }
-                    Ok(Decoded::End { consumed, .. }) => {
-                        self.buf.consume(consumed);
+                    BodyStep::End(_) => {
                         self.read = Read::Done;
                         self.finish_exchange();
                     }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        self.stop_reading();
-                    }
-                    Err(_) => self.stop_reading(),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(_) => self.stop_reading(),
                 },
             }
         }
