@@ -71,6 +71,22 @@ impl ReadBuffer {
         &self.buf[self.start - len..self.start]
     }
 
+    /// Moves the last `len` bytes marked used (a body slice handed out)
+    /// into `into`, replacing what it held, and says where they lie there.
+    /// When no unused bytes are left, as for most body reads, the two
+    /// buffers are swapped instead of copied.
+    pub fn take_consumed(&mut self, len: usize, into: &mut Vec<u8>) -> std::ops::Range<usize> {
+        into.clear();
+        if self.start < self.buf.len() {
+            into.extend_from_slice(self.just_consumed(len));
+            return 0..len;
+        }
+        let end = self.start;
+        std::mem::swap(&mut self.buf, into);
+        self.start = 0;
+        end - len..end
+    }
+
     /// Marks `n` bytes used. They stay in memory until the next `push` or `compact`.
     pub fn consume(&mut self, n: usize) {
         self.start += n;
@@ -188,5 +204,33 @@ impl Drop for Transmit<'_> {
         if self.out.capacity() > 4 * KEEP_CAPACITY {
             self.out.shrink_to(KEEP_CAPACITY);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBuffer;
+
+    #[test]
+    fn take_consumed_swaps_when_nothing_is_left_and_copies_otherwise() {
+        let mut buf = ReadBuffer::default();
+        let mut into = b"old".to_vec();
+        buf.push(b"head:body");
+        buf.consume(9);
+        let held = buf.buf.as_ptr();
+        let range = buf.take_consumed(4, &mut into);
+        assert_eq!(&into[range], b"body");
+        assert_eq!(into.as_ptr(), held, "swapped, not copied");
+        assert!(buf.is_empty());
+        buf.push(b"next");
+        assert_eq!(buf.bytes(), b"next");
+
+        buf.consume(2);
+        let range = buf.take_consumed(2, &mut into);
+        assert_eq!(
+            (&into[range], buf.bytes()),
+            (&b"ne"[..], &b"xt"[..]),
+            "the rest stays"
+        );
     }
 }

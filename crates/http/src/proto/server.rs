@@ -580,6 +580,14 @@ impl ServerConnection {
         Some(self.buf.take())
     }
 
+    /// Right after a [`ServerEvent::Data`] of `len` bytes: moves them into
+    /// `into` (swapping buffers when nothing else is buffered, else
+    /// copying) and says where they lie there, so the adapter can hand
+    /// them to user code with the machine not borrowed.
+    pub(crate) fn take_data(&mut self, len: usize, into: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.buf.take_consumed(len, into)
+    }
+
     /// Whether the connection was handed to another protocol.
     pub fn is_upgraded(&self) -> bool {
         self.upgraded

@@ -8,6 +8,7 @@
 //! that arrives while it runs only asks it to go round once more.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
@@ -23,8 +24,8 @@ use crate::wire::{HeaderMap, RequestHead};
 /// What one poll of the machine produced, owned so no borrow outlives it.
 enum Step {
     Request(RequestHead),
-    /// Body bytes, copied into `Shared::scratch`.
-    Data,
+    /// Body bytes, moved into `Shared::scratch` at this range.
+    Data(Range<usize>),
     End(HeaderMap),
     Error(HttpError),
     Closed,
@@ -106,18 +107,14 @@ impl Shared {
         if waiting_for_consumer && conn.read_phase() == ReadPhase::Body && !conn.request_body_complete() {
             return None;
         }
-        Some(match conn.poll_event()? {
-            ServerEvent::Request(head) => Step::Request(head),
-            ServerEvent::Data(data) => {
-                let mut scratch = self.scratch.borrow_mut();
-                scratch.clear();
-                scratch.extend_from_slice(data);
-                Step::Data
-            }
-            ServerEvent::End(trailers) => Step::End(trailers),
-            ServerEvent::Error(error) => Step::Error(error),
-            ServerEvent::Closed => Step::Closed,
-        })
+        let len = match conn.poll_event()? {
+            ServerEvent::Request(head) => return Some(Step::Request(head)),
+            ServerEvent::Data(data) => data.len(),
+            ServerEvent::End(trailers) => return Some(Step::End(trailers)),
+            ServerEvent::Error(error) => return Some(Step::Error(error)),
+            ServerEvent::Closed => return Some(Step::Closed),
+        };
+        Some(Step::Data(conn.take_data(len, &mut self.scratch.borrow_mut())))
     }
 
     fn act(self: &Rc<Self>, step: Step) {
@@ -131,11 +128,11 @@ impl Shared {
                 let response = Response::new(weak, exchange);
                 self.handler.handle(request, response);
             }
-            Step::Data => {
+            Step::Data(range) => {
                 self.last_progress.set(self.clock.now());
                 let scratch = self.scratch.borrow();
                 if let Some(exchange) = self.current.borrow().clone() {
-                    exchange.deliver(BodyState::Streaming, &scratch);
+                    exchange.deliver(BodyState::Streaming, &scratch[range]);
                 }
             }
             Step::End(trailers) => {
