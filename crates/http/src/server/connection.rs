@@ -16,7 +16,7 @@ use gyre_core::{Clock, ClockExt, DelayedCall, Failure, Protocol, Transport};
 
 use crate::error::HttpError;
 use crate::proto::{ReadPhase, ServerConnection, ServerEvent};
-use crate::server::request::{BodyState, Exchange, Request, RequestBody};
+use crate::server::request::{Exchange, Request, RequestBody};
 use crate::server::response::Response;
 use crate::server::{Handler, ServerOptions};
 use crate::wire::{HeaderMap, RequestHead};
@@ -132,7 +132,7 @@ impl Shared {
                 self.last_progress.set(self.clock.now());
                 let scratch = self.scratch.borrow();
                 if let Some(exchange) = self.current.borrow().clone() {
-                    exchange.deliver(BodyState::Streaming, &scratch[range]);
+                    exchange.deliver(&scratch[range]);
                 }
             }
             Step::End(trailers) => {
@@ -153,18 +153,16 @@ impl Shared {
         if let Some(exchange) = &exchange {
             exchange.fail(Failure::new(error.clone()));
         }
-        let answered = match error.status() {
-            Some(status) if self.conn.borrow().can_send_response() => {
-                let sent = self.conn.borrow_mut().send_error_response(status).is_ok();
-                if sent && let Some(exchange) = &exchange {
-                    exchange.status.set(Some(status)); // for access logs
-                }
-                sent
+        if let Some(status) = error.status()
+            && self.conn.borrow().can_send_response()
+        {
+            let sent = self.conn.borrow_mut().send_error_response(status).is_ok();
+            if sent && let Some(exchange) = &exchange {
+                exchange.status.set(Some(status)); // for access logs
             }
-            _ => false,
-        };
+        }
         if let Some(exchange) = exchange {
-            exchange.abandon(answered);
+            exchange.abandon();
         }
         self.flush();
         self.close();
@@ -293,7 +291,7 @@ impl Shared {
         self.cancel_timer();
         if let Some(exchange) = self.current.borrow_mut().take() {
             exchange.fail(reason.clone());
-            exchange.abandon(false);
+            exchange.abandon();
         }
     }
 }
