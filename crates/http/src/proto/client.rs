@@ -199,6 +199,11 @@ impl ClientConnection {
             }
             match &mut self.read {
                 Read::Stopped => return None,
+                // The response is complete and the request is still being
+                // sent: nothing may follow, so do not keep more than a head's worth.
+                Read::Done if self.buf.len() > self.head_limits.max_head => {
+                    self.fail(ErrorKind::UnexpectedResponse.into());
+                }
                 Read::Done => return None,
                 Read::Idle => return self.read_head(),
                 Read::Body(decoder) => match self.buf.decode_body(decoder, self.eof) {
