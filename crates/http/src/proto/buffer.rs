@@ -200,16 +200,43 @@ impl std::ops::Deref for Transmit<'_> {
 
 impl Drop for Transmit<'_> {
     fn drop(&mut self) {
-        self.out.clear();
-        if self.out.capacity() > 4 * KEEP_CAPACITY {
-            self.out.shrink_to(KEEP_CAPACITY);
-        }
+        release(self.out);
     }
+}
+
+/// Empties a sent output buffer, giving back the memory of a large one.
+fn release(out: &mut Vec<u8>) {
+    out.clear();
+    if out.capacity() > 4 * KEEP_CAPACITY {
+        out.shrink_to(KEEP_CAPACITY);
+    }
+}
+
+/// A machine's `take_transmit`: swaps its queued bytes into `into`, whose
+/// old (sent) content is dropped and whose memory is given back if large,
+/// so two buffers alternate without copies and neither stays large.
+pub(crate) fn take_transmit(out: &mut Vec<u8>, into: &mut Vec<u8>) {
+    release(into);
+    std::mem::swap(out, into);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ReadBuffer;
+    use super::{KEEP_CAPACITY, ReadBuffer, take_transmit};
+
+    #[test]
+    fn take_transmit_alternates_two_buffers_and_keeps_neither_large() {
+        let (mut out, mut into) = (vec![b'x'; 1 << 20], Vec::new());
+        take_transmit(&mut out, &mut into);
+        assert_eq!((into.len(), out.len()), (1 << 20, 0), "moved, not copied");
+        out.extend_from_slice(b"next");
+        take_transmit(&mut out, &mut into);
+        assert_eq!(into, b"next");
+        assert!(
+            out.is_empty() && out.capacity() <= KEEP_CAPACITY,
+            "the sent megabyte is given back"
+        );
+    }
 
     #[test]
     fn take_consumed_swaps_when_nothing_is_left_and_copies_otherwise() {

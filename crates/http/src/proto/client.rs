@@ -11,7 +11,7 @@
 
 use crate::body::{BodyDecoder, BodyEncoder, BodyLimits};
 use crate::error::{ErrorKind, HttpError, SendError};
-use crate::proto::buffer::{BodyStep, ReadBuffer, Transmit};
+use crate::proto::buffer::{self, BodyStep, ReadBuffer, Transmit};
 use crate::proto::framing::{prepare_request, response_framing, wants_keep_alive};
 use crate::wire::{
     HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response_line,
@@ -317,8 +317,7 @@ impl ClientConnection {
     /// them: the two buffers are swapped, so pass the same `Vec` each time
     /// and both allocations are reused.
     pub fn take_transmit(&mut self, into: &mut Vec<u8>) {
-        into.clear();
-        std::mem::swap(&mut self.out, into);
+        buffer::take_transmit(&mut self.out, into);
     }
 
     /// Bytes to send, if any; dropping the [`Transmit`] marks them sent.
