@@ -1,14 +1,15 @@
 //! Arbitrary bytes to the whole server machine, answering every request:
-//! never a panic, and the machine never holds more than its buffer limit
-//! plus one input.
+//! never a panic, and while it reads a head or a body the machine holds no
+//! more than its head or trailer limit plus one input.
 #![no_main]
 
-use gyre_http::proto::{ServerConfig, ServerConnection, ServerEvent};
+use gyre_http::proto::{ReadPhase, ServerConfig, ServerConnection, ServerEvent};
 use gyre_http::{HeaderMap, ResponseHead, StatusCode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
-    let mut conn = ServerConnection::new(ServerConfig::default());
+    let config = ServerConfig::default();
+    let mut conn = ServerConnection::new(config);
     for chunk in input.chunks(7) {
         conn.handle_input(chunk);
         while let Some(event) = conn.poll_event() {
@@ -29,6 +30,12 @@ fuzz_target!(|input: &[u8]| {
             }
         }
         drop(conn.poll_transmit());
+        let bound = match conn.read_phase() {
+            ReadPhase::Head => config.head.max_head,
+            ReadPhase::Body => config.body.max_trailers,
+            _ => continue,
+        };
+        assert!(conn.buffered_len() <= bound + chunk.len());
     }
     conn.handle_eof();
     while conn.poll_event().is_some() {}

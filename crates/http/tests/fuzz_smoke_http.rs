@@ -174,3 +174,65 @@ fn the_server_machine_never_panics_and_answers_at_most_once_per_request() {
         );
     });
 }
+
+#[test]
+fn the_server_machine_bounds_what_it_keeps_while_reading() {
+    use gyre_http::body::BodyLimits;
+    use gyre_http::proto::ReadPhase;
+    // Small limits, so that the seeds and their mutations reach them.
+    let config = ServerConfig {
+        head: HeadLimits {
+            max_start_line: 64,
+            max_head: 80,
+            max_headers: 8,
+        },
+        body: BodyLimits {
+            max_chunk_line: 16,
+            max_trailers: 8,
+            ..BodyLimits::default()
+        },
+        ..ServerConfig::default()
+    };
+    let (mut heads, mut bodies) = (0, 0);
+    run_smoke(5, 10_000, REQUESTS, PIECES, |input| {
+        let mut conn = ServerConnection::new(config);
+        // Fed in pieces with the response held back until a body ends, so
+        // the machine is seen in the middle of heads and bodies.
+        for chunk in input.chunks(3) {
+            conn.handle_input(chunk);
+            while let Some(event) = conn.poll_event() {
+                match event {
+                    ServerEvent::Request(_) => conn.accept_body(),
+                    ServerEvent::End(_) => {
+                        let _ = conn.send_response(ResponseHead::new(StatusCode::NO_CONTENT));
+                        let _ = conn.send_end(&HeaderMap::new());
+                    }
+                    _ => {}
+                }
+            }
+            drop(conn.poll_transmit());
+            let (phase, kept) = (conn.read_phase(), conn.buffered_len());
+            let bound = match phase {
+                ReadPhase::Head => {
+                    heads += 1;
+                    config.head.max_head
+                }
+                // Control bytes are used as they come; only a trailer section waits whole.
+                ReadPhase::Body => {
+                    bodies += 1;
+                    config.body.max_trailers
+                }
+                _ => continue,
+            };
+            assert!(
+                kept <= bound + chunk.len(),
+                "{kept} bytes kept in {phase:?}: {}",
+                input.escape_ascii()
+            );
+        }
+    });
+    assert!(
+        heads > 1000 && bodies > 100,
+        "phases seen: {heads} head, {bodies} body"
+    );
+}

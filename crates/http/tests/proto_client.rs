@@ -274,3 +274,37 @@ fn client_and_server_machines_talk_with_keep_alive_and_100_continue() {
     };
     assert_eq!(log, [expected_round(0), expected_round(1)].concat());
 }
+
+#[test]
+fn bytes_after_a_complete_response_are_not_held_without_limit() {
+    let mut conn = ClientConnection::default();
+    let mut head = RequestHead::new(Method::POST, "/upload").unwrap();
+    head.headers
+        .append("Host", "h")
+        .unwrap()
+        .append("Content-Length", "10")
+        .unwrap();
+    conn.send_request(head).unwrap();
+    conn.handle_input(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(conn.poll_event(), Some(ClientEvent::Response(_))));
+    assert_eq!(conn.poll_event(), Some(ClientEvent::End(HeaderMap::new())));
+    conn.handle_input(b"junk");
+    assert_eq!(
+        conn.poll_event(),
+        None,
+        "a little is judged when the request ends"
+    );
+    let flood = vec![b'x'; 64 * 1024];
+    conn.handle_input(&flood);
+    assert_eq!(
+        conn.poll_event(),
+        Some(ClientEvent::Error(ErrorKind::UnexpectedResponse.into()))
+    );
+    assert!(conn.error().is_some());
+    conn.handle_input(&flood);
+    assert_eq!(conn.poll_event(), None, "nothing more is read");
+    assert!(
+        conn.send_data(b"0123456789").is_ok(),
+        "the request can still be ended"
+    );
+}

@@ -479,3 +479,29 @@ fn read_phases_for_timeouts() {
     while conn.poll_event().is_some() {}
     assert_eq!(conn.read_phase(), ReadPhase::Handling);
 }
+
+#[test]
+fn head_limits_hold_on_partial_heads_at_every_split() {
+    let config = ServerConfig {
+        head: gyre_http::wire::HeadLimits {
+            max_start_line: 32,
+            max_head: 96,
+            ..Default::default()
+        },
+        ..ServerConfig::default()
+    };
+    let at_every_split = |input: &[u8]| {
+        gyre_testing::assert_chunking_invariant(input, |chunks| serve(config, chunks, false)).log
+    };
+    let long_line = format!("GET /{} HTTP/1.1", "x".repeat(40));
+    assert_eq!(at_every_split(long_line.as_bytes()), ["error RequestLineTooLong"]);
+    // The first line ended in time; a longer field line later is not a long request line.
+    let long_field = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Long: {}\r\n\r\n", "v".repeat(40));
+    assert_eq!(
+        at_every_split(long_field.as_bytes())[..3],
+        ["request GET / HTTP/1.1", "body ", "end []"]
+    );
+    let endless = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Long: {}", "v".repeat(80));
+    assert_eq!(at_every_split(endless.as_bytes()), ["error HeadTooLarge"]);
+    assert_eq!(at_every_split(b"G\x01T / HTTP/1.1"), ["error InvalidMethod"]);
+}

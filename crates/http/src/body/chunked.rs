@@ -45,6 +45,8 @@ pub struct ChunkedDecoder {
     line_len: usize,
     limits: BodyLimits,
     total: u64,
+    /// How much of an incomplete trailer section was searched already.
+    trailers_scanned: usize,
 }
 
 impl ChunkedDecoder {
@@ -56,6 +58,7 @@ impl ChunkedDecoder {
             line_len: 0,
             limits,
             total: 0,
+            trailers_scanned: 0,
         }
     }
 
@@ -169,10 +172,13 @@ impl ChunkedDecoder {
             _ => {}
         }
         // Fields: reuse the response-head parser on a synthetic status line.
-        let Some(end) = find_head_end(rest, 0) else {
+        // The section is offered again from its start with more after it:
+        // search only what is new.
+        let Some(end) = find_head_end(rest, self.trailers_scanned) else {
             if rest.len() > self.limits.max_trailers {
                 return Err(invalid());
             }
+            self.trailers_scanned = rest.len();
             return Ok(Decoded::NeedMore { consumed: at });
         };
         if end > self.limits.max_trailers || has_bare_lf(&rest[..end]) {

@@ -9,13 +9,13 @@
 //! server refusing an upload early); the exchange ends when both are done,
 //! and the connection is reusable when both sides wanted to keep it.
 
-use crate::body::{BodyDecoder, BodyEncoder, BodyLimits, Decoded};
+use crate::body::{BodyDecoder, BodyEncoder, BodyLimits};
 use crate::error::{ErrorKind, HttpError, SendError};
-use crate::proto::buffer::{ReadBuffer, Transmit};
+use crate::proto::buffer::{self, BodyStep, ReadBuffer, Transmit};
 use crate::proto::framing::{prepare_request, response_framing, wants_keep_alive};
 use crate::wire::{
-    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response,
-    find_head_end, parse_response_head,
+    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, check_partial_response_line,
+    parse_response_head,
 };
 
 /// What the server's bytes amounted to; see [`ClientConnection::poll_event`].
@@ -199,29 +199,18 @@ impl ClientConnection {
             }
             match &mut self.read {
                 Read::Stopped => return None,
+                // The response is complete and the request is still being
+                // sent: nothing may follow, so do not keep more than a head's worth.
+                Read::Done if self.buf.len() > self.head_limits.max_head => {
+                    self.fail(ErrorKind::UnexpectedResponse.into());
+                }
                 Read::Done => return None,
                 Read::Idle => return self.read_head(),
-                Read::Body(decoder) => match decoder.decode(self.buf.bytes()) {
-                    Err(error) => self.fail(error),
-                    Ok(Decoded::Data { consumed, data }) => {
-                        let len = data.len();
-                        self.buf.consume(consumed);
-                        return Some(ClientEvent::Data(self.buf.just_consumed(len)));
-                    }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        match decoder.finish_at_close() {
-                            Ok(trailers) => return Some(self.response_ended(trailers)),
-                            Err(error) => self.fail(error),
-                        }
-                    }
-                    Ok(Decoded::End { consumed, trailers }) => {
-                        self.buf.consume(consumed);
-                        return Some(self.response_ended(trailers));
-                    }
+                Read::Body(decoder) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => return Some(ClientEvent::Data(self.buf.just_consumed(len))),
+                    BodyStep::End(trailers) => return Some(self.response_ended(trailers)),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(error) => self.fail(error),
                 },
             }
         }
@@ -241,23 +230,27 @@ impl ClientConnection {
             }
             return None;
         };
-        let bytes = self.buf.bytes();
-        let Some(end) = find_head_end(bytes, self.buf.scanned) else {
-            let (len, checked) = (bytes.len(), check_partial_response(bytes, &self.head_limits));
-            self.buf.scanned = len;
-            let error = match checked {
-                Err(error) => Some(error),
-                Ok(()) if self.eof && len == 0 => Some(ErrorKind::ClosedBeforeResponse.into()),
-                Ok(()) if self.eof => Some(ErrorKind::IncompleteHead.into()),
-                Ok(()) => None,
-            };
-            if let Some(error) = error {
+        let limits = &self.head_limits;
+        let found = self
+            .buf
+            .find_head(|bytes, line_end| check_partial_response_line(bytes, line_end, limits));
+        let end = match found {
+            Ok(Some(end)) => end,
+            Ok(None) if !self.eof => return None,
+            Ok(None) if self.buf.is_empty() => {
+                self.fail(ErrorKind::ClosedBeforeResponse.into());
+                return self.poll_event();
+            }
+            Ok(None) => {
+                self.fail(ErrorKind::IncompleteHead.into());
+                return self.poll_event();
+            }
+            Err(error) => {
                 self.fail(error);
                 return self.poll_event();
             }
-            return None;
         };
-        let parsed = parse_response_head(&bytes[..end], &self.head_limits);
+        let parsed = parse_response_head(&self.buf.bytes()[..end], &self.head_limits);
         self.buf.consume(end);
         let head = match parsed {
             Ok(head) => head,
@@ -324,8 +317,7 @@ impl ClientConnection {
     /// them: the two buffers are swapped, so pass the same `Vec` each time
     /// and both allocations are reused.
     pub fn take_transmit(&mut self, into: &mut Vec<u8>) {
-        into.clear();
-        std::mem::swap(&mut self.out, into);
+        buffer::take_transmit(&mut self.out, into);
     }
 
     /// Bytes to send, if any; dropping the [`Transmit`] marks them sent.

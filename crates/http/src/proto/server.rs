@@ -12,13 +12,13 @@
 //! that completes before its request body drains the rest of that body
 //! (up to [`ServerConfig::max_drain`]) so the connection stays usable.
 
-use crate::body::{BodyDecoder, BodyEncoder, BodyLimits, Decoded};
+use crate::body::{BodyDecoder, BodyEncoder, BodyLimits};
 use crate::error::{ErrorKind, HttpError, SendError};
-use crate::proto::buffer::{ReadBuffer, Transmit};
+use crate::proto::buffer::{self, BodyStep, ReadBuffer, Transmit};
 use crate::proto::framing::{Answering, prepare_response, request_framing, wants_keep_alive};
 use crate::wire::{
-    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version, check_partial_request,
-    find_head_end, parse_request_head,
+    HeadLimits, HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version,
+    check_partial_request_line, parse_request_head,
 };
 
 /// Limits and policies of a server connection.
@@ -226,54 +226,30 @@ impl ServerConnection {
                     None if self.error.is_some() || matches!(self.read, Read::Stopped) => {}
                     None => return None,
                 },
-                Read::Body(decoder) => match decoder.decode(self.buf.bytes()) {
-                    Err(error) => self.fail(error),
-                    Ok(Decoded::Data { consumed, data }) => {
-                        let len = data.len();
+                Read::Body(decoder) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => {
                         if let Some(exchange) = &mut self.exchange {
                             exchange.expect_continue = false;
                         }
-                        self.buf.consume(consumed);
                         return Some(ServerEvent::Data(self.buf.just_consumed(len)));
                     }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        let ended = decoder.finish_at_close();
-                        match ended {
-                            Ok(trailers) => return Some(self.request_ended(trailers)),
-                            Err(error) => self.fail(error),
-                        }
-                    }
-                    Ok(Decoded::End { consumed, trailers }) => {
-                        self.buf.consume(consumed);
-                        return Some(self.request_ended(trailers));
-                    }
+                    BodyStep::End(trailers) => return Some(self.request_ended(trailers)),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(error) => self.fail(error),
                 },
-                Read::Drain(decoder, drained) => match decoder.decode(self.buf.bytes()) {
-                    Ok(Decoded::Data { consumed, data }) => {
-                        *drained += data.len() as u64;
-                        let over = *drained > self.config.max_drain;
-                        self.buf.consume(consumed);
-                        if over {
+                Read::Drain(decoder, drained) => match self.buf.decode_body(decoder, self.eof) {
+                    BodyStep::Data(len) => {
+                        *drained += len as u64;
+                        if *drained > self.config.max_drain {
                             self.stop_reading();
                         }
                     }
-                    Ok(Decoded::End { consumed, .. }) => {
-                        self.buf.consume(consumed);
+                    BodyStep::End(_) => {
                         self.read = Read::Done;
                         self.finish_exchange();
                     }
-                    Ok(Decoded::NeedMore { consumed }) => {
-                        self.buf.consume(consumed);
-                        if !self.eof {
-                            return None;
-                        }
-                        self.stop_reading();
-                    }
-                    Err(_) => self.stop_reading(),
+                    BodyStep::Wait => return None,
+                    BodyStep::Failed(_) => self.stop_reading(),
                 },
             }
         }
@@ -291,18 +267,23 @@ impl ServerConnection {
             }
             return None;
         }
-        let bytes = self.buf.bytes();
-        let Some(end) = find_head_end(bytes, self.buf.scanned) else {
-            let checked = check_partial_request(bytes, &self.config.head);
-            self.buf.scanned = bytes.len();
-            match checked {
-                Err(error) => self.fail(error),
-                Ok(()) if self.eof => self.fail(ErrorKind::IncompleteHead.into()),
-                Ok(()) => {}
+        let limits = &self.config.head;
+        let end = match self
+            .buf
+            .find_head(|bytes, line_end| check_partial_request_line(bytes, line_end, limits))
+        {
+            Ok(Some(end)) => end,
+            Ok(None) if !self.eof => return None,
+            Ok(None) => {
+                self.fail(ErrorKind::IncompleteHead.into());
+                return None;
             }
-            return None;
+            Err(error) => {
+                self.fail(error);
+                return None;
+            }
         };
-        let parsed = parse_request_head(&bytes[..end], &self.config.head)
+        let parsed = parse_request_head(&self.buf.bytes()[..end], &self.config.head)
             .and_then(|head| request_framing(&head, &self.config.body).map(|framing| (head, framing)));
         self.buf.consume(end);
         let (head, framing) = match parsed {
@@ -534,8 +515,7 @@ impl ServerConnection {
     /// them: the two buffers are swapped, so pass the same `Vec` each time
     /// and both allocations are reused.
     pub fn take_transmit(&mut self, into: &mut Vec<u8>) {
-        into.clear();
-        std::mem::swap(&mut self.out, into);
+        buffer::take_transmit(&mut self.out, into);
     }
 
     /// Bytes to send, if any; dropping the [`Transmit`] marks them sent.
@@ -597,6 +577,14 @@ impl ServerConnection {
         }
         self.exchange = None;
         Some(self.buf.take())
+    }
+
+    /// Right after a [`ServerEvent::Data`] of `len` bytes: moves them into
+    /// `into` (swapping buffers when nothing else is buffered, else
+    /// copying) and says where they lie there, so the adapter can hand
+    /// them to user code with the machine not borrowed.
+    pub(crate) fn take_data(&mut self, len: usize, into: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.buf.take_consumed(len, into)
     }
 
     /// Whether the connection was handed to another protocol.

@@ -36,6 +36,7 @@
 //! ```
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -88,7 +89,9 @@ pub fn escape_log_field(bytes: &[u8]) -> String {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             0x20..=0x7e => out.push(byte as char),
-            _ => out.push_str(&format!("\\x{byte:02x}")),
+            _ => {
+                let _ = write!(out, "\\x{byte:02x}"); // writing to a String cannot fail
+            }
         }
     }
     out

@@ -8,6 +8,7 @@
 //! that arrives while it runs only asks it to go round once more.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use gyre_core::{Clock, ClockExt, DelayedCall, Failure, Protocol, Transport};
 
 use crate::error::HttpError;
 use crate::proto::{ReadPhase, ServerConnection, ServerEvent};
-use crate::server::request::{BodyState, Exchange, Request, RequestBody};
+use crate::server::request::{Exchange, Request, RequestBody};
 use crate::server::response::Response;
 use crate::server::{Handler, ServerOptions};
 use crate::wire::{HeaderMap, RequestHead};
@@ -23,8 +24,8 @@ use crate::wire::{HeaderMap, RequestHead};
 /// What one poll of the machine produced, owned so no borrow outlives it.
 enum Step {
     Request(RequestHead),
-    /// Body bytes, copied into `Shared::scratch`.
-    Data,
+    /// Body bytes, moved into `Shared::scratch` at this range.
+    Data(Range<usize>),
     End(HeaderMap),
     Error(HttpError),
     Closed,
@@ -106,18 +107,14 @@ impl Shared {
         if waiting_for_consumer && conn.read_phase() == ReadPhase::Body && !conn.request_body_complete() {
             return None;
         }
-        Some(match conn.poll_event()? {
-            ServerEvent::Request(head) => Step::Request(head),
-            ServerEvent::Data(data) => {
-                let mut scratch = self.scratch.borrow_mut();
-                scratch.clear();
-                scratch.extend_from_slice(data);
-                Step::Data
-            }
-            ServerEvent::End(trailers) => Step::End(trailers),
-            ServerEvent::Error(error) => Step::Error(error),
-            ServerEvent::Closed => Step::Closed,
-        })
+        let len = match conn.poll_event()? {
+            ServerEvent::Request(head) => return Some(Step::Request(head)),
+            ServerEvent::Data(data) => data.len(),
+            ServerEvent::End(trailers) => return Some(Step::End(trailers)),
+            ServerEvent::Error(error) => return Some(Step::Error(error)),
+            ServerEvent::Closed => return Some(Step::Closed),
+        };
+        Some(Step::Data(conn.take_data(len, &mut self.scratch.borrow_mut())))
     }
 
     fn act(self: &Rc<Self>, step: Step) {
@@ -131,11 +128,11 @@ impl Shared {
                 let response = Response::new(weak, exchange);
                 self.handler.handle(request, response);
             }
-            Step::Data => {
+            Step::Data(range) => {
                 self.last_progress.set(self.clock.now());
                 let scratch = self.scratch.borrow();
                 if let Some(exchange) = self.current.borrow().clone() {
-                    exchange.deliver(BodyState::Streaming, &scratch);
+                    exchange.deliver(&scratch[range]);
                 }
             }
             Step::End(trailers) => {
@@ -156,18 +153,16 @@ impl Shared {
         if let Some(exchange) = &exchange {
             exchange.fail(Failure::new(error.clone()));
         }
-        let answered = match error.status() {
-            Some(status) if self.conn.borrow().can_send_response() => {
-                let sent = self.conn.borrow_mut().send_error_response(status).is_ok();
-                if sent && let Some(exchange) = &exchange {
-                    exchange.status.set(Some(status)); // for access logs
-                }
-                sent
+        if let Some(status) = error.status()
+            && self.conn.borrow().can_send_response()
+        {
+            let sent = self.conn.borrow_mut().send_error_response(status).is_ok();
+            if sent && let Some(exchange) = &exchange {
+                exchange.status.set(Some(status)); // for access logs
             }
-            _ => false,
-        };
+        }
         if let Some(exchange) = exchange {
-            exchange.abandon(answered);
+            exchange.abandon();
         }
         self.flush();
         self.close();
@@ -296,7 +291,7 @@ impl Shared {
         self.cancel_timer();
         if let Some(exchange) = self.current.borrow_mut().take() {
             exchange.fail(reason.clone());
-            exchange.abandon(false);
+            exchange.abandon();
         }
     }
 }

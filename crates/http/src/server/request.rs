@@ -133,7 +133,7 @@ impl Exchange {
         }
     }
 
-    pub(crate) fn deliver(&self, _state: BodyState, data: &[u8]) {
+    pub(crate) fn deliver(&self, data: &[u8]) {
         self.call_sink(BodyEvent::Data(data));
     }
 
@@ -162,7 +162,7 @@ impl Exchange {
 
     /// The exchange ends without its response finishing (error or lost
     /// connection): `notify_finish` waiters hear why.
-    pub(crate) fn abandon(&self, _answered: bool) {
+    pub(crate) fn abandon(&self) {
         if self.finished.get() || self.abandoned.replace(true) {
             return;
         }

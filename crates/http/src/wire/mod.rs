@@ -39,6 +39,7 @@ pub use parse::{
     HeadLimits, MAX_HEADERS_CAP, check_partial_request, check_partial_response, find_head_end, parse_request,
     parse_request_head, parse_response, parse_response_head,
 };
+pub(crate) use parse::{check_partial_request_line, check_partial_response_line};
 pub use status::StatusCode;
 pub use target::{RequestTarget, TargetForm};
 pub use version::Version;

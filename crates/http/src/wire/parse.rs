@@ -71,15 +71,25 @@ pub fn find_head_end(buf: &[u8], scanned: usize) -> Option<usize> {
 /// Checks an incomplete request head against the limits, and refuses a
 /// method that cannot be one (a non-token byte before the first space).
 pub fn check_partial_request(buf: &[u8], limits: &HeadLimits) -> Result<(), HttpError> {
-    let line_end = buf.iter().position(|&b| b == b'\n');
+    check_partial_request_line(buf, first_line_end(buf), limits)
+}
+
+/// [`check_partial_request`] told where the first line ends (`None`: not
+/// yet), so a caller that tracks it looks at each byte once, not on every call.
+pub(crate) fn check_partial_request_line(
+    buf: &[u8],
+    line_end: Option<usize>,
+    limits: &HeadLimits,
+) -> Result<(), HttpError> {
     if line_end.unwrap_or(buf.len()) > limits.max_start_line {
         return Err(ErrorKind::RequestLineTooLong.into());
     }
     if buf.len() > limits.max_head {
         return Err(ErrorKind::HeadTooLarge.into());
     }
-    let method_end = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
-    let method = &buf[..method_end];
+    // A method is at most MAX_METHOD_LEN bytes: no need to look further for its end.
+    let window = &buf[..buf.len().min(crate::wire::method::MAX_METHOD_LEN + 1)];
+    let method = &window[..window.iter().position(|&b| b == b' ').unwrap_or(window.len())];
     if method.len() > crate::wire::method::MAX_METHOD_LEN || !method.iter().all(|&b| is_tchar(b)) {
         return Err(ErrorKind::InvalidMethod.into());
     }
@@ -88,7 +98,15 @@ pub fn check_partial_request(buf: &[u8], limits: &HeadLimits) -> Result<(), Http
 
 /// Checks an incomplete response head against the limits.
 pub fn check_partial_response(buf: &[u8], limits: &HeadLimits) -> Result<(), HttpError> {
-    let line_end = buf.iter().position(|&b| b == b'\n');
+    check_partial_response_line(buf, first_line_end(buf), limits)
+}
+
+/// [`check_partial_response`] told where the first line ends (`None`: not yet).
+pub(crate) fn check_partial_response_line(
+    buf: &[u8],
+    line_end: Option<usize>,
+    limits: &HeadLimits,
+) -> Result<(), HttpError> {
     if line_end.unwrap_or(buf.len()) > limits.max_start_line || buf.len() > limits.max_head {
         return Err(ErrorKind::HeadTooLarge.into());
     }
@@ -96,6 +114,10 @@ pub fn check_partial_response(buf: &[u8], limits: &HeadLimits) -> Result<(), Htt
         return Err(ErrorKind::InvalidStatus.into());
     }
     Ok(())
+}
+
+fn first_line_end(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
 }
 
 /// Parses a request head from the start of `buf`: `Ok(None)` while it is
