@@ -6,6 +6,7 @@
 mod policies_support;
 
 use std::cell::{Cell, RefCell};
+use std::io::IoSlice;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -84,6 +85,35 @@ fn shorter_periods_smooth_the_same_rate() {
         assert_eq!(total, 100 * (step + 1));
     }
     assert_eq!(protocol.policy().held(), 900);
+}
+
+#[test]
+fn a_vectored_write_is_split_at_the_budget_and_the_rest_keeps_its_order() {
+    let (clock, shared) = clock();
+    let string = StringTransport::new();
+    let mut protocol = Wrapped::new(
+        Throttle::new(shared).write_rate(1000).throttled(),
+        Recorder::new().0,
+    );
+    protocol.connection_made(&string.handle());
+    let transport = protocol.transport().unwrap().clone();
+    let data = pattern(2500);
+    let (a, rest) = data.split_at(900);
+    let (b, c) = rest.split_at(300);
+    transport.write_vectored(&[
+        IoSlice::new(a),
+        IoSlice::new(&[]),
+        IoSlice::new(b),
+        IoSlice::new(c),
+    ]);
+    assert_eq!(string.take(), data[..1000], "one budget at once");
+    assert_eq!(protocol.policy().held(), 1500);
+    transport.write(b"after");
+    clock.advance(SECOND);
+    assert_eq!(string.take(), data[1000..2000]);
+    clock.advance(SECOND);
+    assert_eq!(string.take(), [&data[2000..], b"after"].concat());
+    assert_eq!(protocol.policy().held(), 0);
 }
 
 /// Writes 1 KiB chunks while not paused, up to `total`.
