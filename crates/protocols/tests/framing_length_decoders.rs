@@ -226,6 +226,17 @@ fn every_malformed_netstring_fails_with_its_kind_and_offset() {
     let huge = NetstringDecoder::new().with_max_length(usize::MAX);
     let (_, error) = netstrings(huge, &mut [&b"99999999999999999999:"[..]].into_iter());
     assert_eq!(error.map(|e| e.kind), Some(LengthOverflow));
+    // The largest length that fits: refused, not a length + comma overflow.
+    let mut huge = NetstringDecoder::new().with_max_length(usize::MAX);
+    let error = huge
+        .decode(&mut Input::new(b"18446744073709551615:x"))
+        .unwrap_err();
+    assert_eq!(
+        error.kind,
+        TooLong {
+            limit: usize::MAX - 1
+        }
+    );
 }
 
 #[test]

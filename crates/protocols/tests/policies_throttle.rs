@@ -6,12 +6,13 @@
 mod policies_support;
 
 use std::cell::{Cell, RefCell};
+use std::io::IoSlice;
 use std::rc::Rc;
 use std::time::Duration;
 
 use gyre_core::producer::{Producer, PullProducer, PushProducer, WaterMarks};
 use gyre_core::{Protocol, Transport};
-use gyre_protocols::policies::{Throttle, ThrottleBacklogFull, Wrapped, wrap_factory};
+use gyre_protocols::policies::{Throttle, ThrottleBacklogFull, Throttled, Wrapped, wrap_factory};
 use gyre_testing::{StringTransport, StringTransportWithDisconnection, connect_pair};
 use policies_support::{Recorder, clock, echo_factory, lost};
 
@@ -19,6 +20,16 @@ const SECOND: Duration = Duration::from_secs(1);
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A recorder behind `throttle` on a string transport: the transport
+/// below, the wrapped protocol, and the transport the recorder writes to.
+fn throttled(throttle: Throttle) -> (StringTransport, Wrapped<Throttled, Recorder>, Transport) {
+    let string = StringTransport::new();
+    let mut protocol = Wrapped::new(throttle.throttled(), Recorder::new().0);
+    protocol.connection_made(&string.handle());
+    let above = protocol.transport().unwrap().clone();
+    (string, protocol, above)
 }
 
 #[test]
@@ -67,13 +78,11 @@ fn writes_go_out_one_budget_per_period_in_order_then_the_close() {
 #[test]
 fn shorter_periods_smooth_the_same_rate() {
     let (clock, shared) = clock();
-    let string = StringTransport::new();
-    let throttle = Throttle::new(shared)
-        .write_rate(1000)
-        .period(Duration::from_millis(100));
-    let mut protocol = Wrapped::new(throttle.throttled(), Recorder::new().0);
-    protocol.connection_made(&string.handle());
-    let transport = protocol.transport().unwrap().clone();
+    let (string, protocol, transport) = throttled(
+        Throttle::new(shared)
+            .write_rate(1000)
+            .period(Duration::from_millis(100)),
+    );
     transport.write(&pattern(3000));
     assert_eq!(string.take().len(), 100);
     assert_eq!(transport.buffered_len(), 2900, "held bytes count as buffered");
@@ -86,6 +95,29 @@ fn shorter_periods_smooth_the_same_rate() {
     assert_eq!(protocol.policy().held(), 900);
 }
 
+#[test]
+fn a_vectored_write_is_split_at_the_budget_and_the_rest_keeps_its_order() {
+    let (clock, shared) = clock();
+    let (string, protocol, transport) = throttled(Throttle::new(shared).write_rate(1000));
+    let data = pattern(2500);
+    let (a, rest) = data.split_at(900);
+    let (b, c) = rest.split_at(300);
+    transport.write_vectored(&[
+        IoSlice::new(a),
+        IoSlice::new(&[]),
+        IoSlice::new(b),
+        IoSlice::new(c),
+    ]);
+    assert_eq!(string.take(), data[..1000], "one budget at once");
+    assert_eq!(protocol.policy().held(), 1500);
+    transport.write(b"after");
+    clock.advance(SECOND);
+    assert_eq!(string.take(), data[1000..2000]);
+    clock.advance(SECOND);
+    assert_eq!(string.take(), [&data[2000..], b"after"].concat());
+    assert_eq!(protocol.policy().held(), 0);
+}
+
 /// Writes 1 KiB chunks while not paused, up to `total`.
 struct Streamer {
     transport: RefCell<Option<Transport>>,
@@ -96,6 +128,16 @@ struct Streamer {
 }
 
 impl Streamer {
+    fn new(transport: Option<Transport>, total: usize) -> Rc<Streamer> {
+        Rc::new(Streamer {
+            transport: RefCell::new(transport),
+            paused: Cell::new(false),
+            written: Cell::new(0),
+            total,
+            pauses: Cell::new(0),
+        })
+    }
+
     fn produce(&self) {
         let transport = self.transport.borrow().clone().unwrap();
         while !self.paused.get() && self.written.get() < self.total {
@@ -123,21 +165,9 @@ impl PushProducer for Streamer {
 #[test]
 fn a_producer_is_paused_while_bytes_are_held_so_memory_stays_bounded() {
     let (clock, shared) = clock();
-    let string = StringTransport::new();
-    let mut protocol = Wrapped::new(
-        Throttle::new(shared).write_rate(4096).throttled(),
-        Recorder::new().0,
-    );
-    protocol.connection_made(&string.handle());
-    let transport = protocol.transport().unwrap().clone();
+    let (string, protocol, transport) = throttled(Throttle::new(shared).write_rate(4096));
     transport.set_water_marks(WaterMarks::new(8192, 2048));
-    let streamer = Rc::new(Streamer {
-        transport: RefCell::new(Some(transport.clone())),
-        paused: Cell::new(false),
-        written: Cell::new(0),
-        total: 64 * 1024,
-        pauses: Cell::new(0),
-    });
+    let streamer = Streamer::new(Some(transport.clone()), 64 * 1024);
     transport
         .register_producer(Producer::Push(streamer.clone()))
         .unwrap();
@@ -179,13 +209,7 @@ impl PullProducer for Puller {
 #[test]
 fn a_pull_producer_is_asked_again_once_the_transport_below_drains() {
     let (clock, shared) = clock();
-    let string = StringTransport::new();
-    let mut protocol = Wrapped::new(
-        Throttle::new(shared).write_rate(10_000).throttled(),
-        Recorder::new().0,
-    );
-    protocol.connection_made(&string.handle());
-    let transport = protocol.transport().unwrap().clone();
+    let (string, _protocol, transport) = throttled(Throttle::new(shared).write_rate(10_000));
     transport.set_water_marks(WaterMarks::new(4000, 2000));
     let puller = Rc::new(Puller {
         transport: transport.clone(),
@@ -275,12 +299,7 @@ fn reading_is_paused_over_budget_and_the_long_run_rate_holds() {
 #[test]
 fn a_large_read_is_paid_for_over_the_following_periods() {
     let (clock, shared) = clock();
-    let string = StringTransport::new();
-    let mut protocol = Wrapped::new(
-        Throttle::new(shared).read_rate(1000).throttled(),
-        Recorder::new().0,
-    );
-    protocol.connection_made(&string.handle());
+    let (string, mut protocol, _) = throttled(Throttle::new(shared).read_rate(1000));
     protocol.data_received(&string.handle(), &[0; 4500]);
     let mut paused = Vec::new();
     for _ in 0..6 {
@@ -298,13 +317,7 @@ fn a_large_read_is_paid_for_over_the_following_periods() {
 #[test]
 fn the_wrapped_protocols_own_pause_is_kept_apart() {
     let (clock, shared) = clock();
-    let string = StringTransport::new();
-    let mut protocol = Wrapped::new(
-        Throttle::new(shared).read_rate(1000).throttled(),
-        Recorder::new().0,
-    );
-    protocol.connection_made(&string.handle());
-    let above = protocol.transport().unwrap().clone();
+    let (string, mut protocol, above) = throttled(Throttle::new(shared).read_rate(1000));
     protocol.data_received(&string.handle(), &[0; 1500]);
     assert!(string.is_reading_paused() && protocol.policy().is_reading_throttled());
     above.pause_reading();
@@ -330,19 +343,10 @@ fn the_wrapped_protocols_own_pause_is_kept_apart() {
 #[test]
 fn without_a_write_rate_producers_and_writes_go_straight_through() {
     let (_clock, shared) = clock();
-    let string = StringTransport::new();
-    let mut protocol = Wrapped::new(Throttle::new(shared).read_rate(10).throttled(), Recorder::new().0);
-    protocol.connection_made(&string.handle());
-    let above = protocol.transport().unwrap().clone();
+    let (string, _protocol, above) = throttled(Throttle::new(shared).read_rate(10));
     above.write(&[1; 100_000]);
     assert_eq!(string.value().len(), 100_000);
-    let streamer = Rc::new(Streamer {
-        transport: RefCell::new(None),
-        paused: Cell::new(false),
-        written: Cell::new(0),
-        total: 0,
-        pauses: Cell::new(0),
-    });
+    let streamer = Streamer::new(None, 0);
     above.register_producer(Producer::Push(streamer)).unwrap();
     assert!(string.producer().is_some(), "registered on the transport below");
 }

@@ -5,7 +5,7 @@
 mod policies_support;
 
 use std::cell::RefCell;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -89,6 +89,15 @@ fn hex_dumps_follow_reads_and_writes_up_to_the_limit() {
         ... 5 more bytes\n";
     assert!(text.contains(expected), "{text}");
     assert!(text.contains("wrote 25 bytes\n  00000000  47 45"), "{text}");
+    assert!(
+        text.contains(&expected.replace("read 25", "wrote 25")),
+        "the echo's dump is the read's: {text}"
+    );
+    // A vectored write is dumped as one, up to the limit.
+    let above = conn.protocol().transport().unwrap().clone();
+    above.write_vectored(&[IoSlice::new(b"GET / HTTP/1.1\r\n"), IoSlice::new(b"Host: x\r\n")]);
+    let text = buffer.text();
+    assert!(text.ends_with(&expected.replace("read 25", "wrote 25")), "{text}");
 }
 
 #[test]

@@ -140,6 +140,15 @@ fn crc32c_is_castagnoli_and_checked_when_present() {
     let mut corrupt = bytes.clone();
     *corrupt.last_mut().unwrap() ^= 1;
     assert_eq!(rejected(&corrupt), ProxyHeaderError::ChecksumMismatch);
+
+    // Each checksum costs a pass over the header: a second one is refused
+    // (the first, filled in by the encoder, is valid).
+    header.tlvs.push(Tlv::new(tlv::CRC32C, [0; 4]));
+    let twice = encode_v2(&header).unwrap();
+    assert_eq!(
+        rejected(&twice),
+        ProxyHeaderError::V2BadTlv("more than one CRC32C TLV")
+    );
 }
 
 #[test]

@@ -198,7 +198,7 @@ impl Transfer {
     fn step(&self) -> Step {
         // The chunk buffer is taken out while the transport is written to,
         // so no borrow is held if the transport calls back (stop_producing).
-        let (mut chunk, read) = {
+        let (chunk, read) = {
             let mut job = self.job.borrow_mut();
             let Some(job) = job.as_mut() else {
                 return Step::Wrote;
@@ -217,7 +217,8 @@ impl Transfer {
             Ok(false) => Step::Done,
             Err(error) => Step::Failed(Failure::new(error).context("reading the file being sent")),
         };
-        chunk.clear();
+        // Kept at its length: the next read overwrites it, so only a short
+        // chunk's tail needs zeroing again.
         if let Some(job) = self.job.borrow_mut().as_mut() {
             job.chunk = chunk;
         }

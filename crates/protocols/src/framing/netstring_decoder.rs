@@ -112,9 +112,10 @@ impl NetstringDecoder {
         }
     }
 
-    /// Accepts netstrings up to `max_length` bytes of data.
+    /// Accepts netstrings up to `max_length` bytes of data (at most
+    /// `usize::MAX - 1`, so that the data and its comma have a length).
     pub fn with_max_length(mut self, max_length: usize) -> Self {
-        self.max_length = max_length;
+        self.max_length = max_length.min(usize::MAX - 1);
         self
     }
 

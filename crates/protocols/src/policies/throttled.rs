@@ -50,8 +50,8 @@ struct ThrottleState {
     paused_by_app: Cell<bool>,
     /// What may still be written in this period.
     write_left: Cell<u64>,
-    held: RefCell<VecDeque<Vec<u8>>>,
-    held_len: Cell<usize>,
+    /// Bytes written above and not yet let through, oldest first.
+    held: RefCell<VecDeque<u8>>,
     /// The wrapped protocol's producer, regulated by held + below's buffer.
     flow: FlowControl,
     pending_close: Cell<PendingClose>,
@@ -75,7 +75,6 @@ impl Throttled {
                 paused_by_app: Cell::new(false),
                 write_left: Cell::new(settings.write_budget.unwrap_or(0)),
                 held: RefCell::new(VecDeque::new()),
-                held_len: Cell::new(0),
                 flow: FlowControl::new(),
                 pending_close: Cell::new(PendingClose::None),
                 tick: RefCell::new(None),
@@ -88,7 +87,7 @@ impl Throttled {
 
     /// Bytes written by the wrapped protocol and held back by the throttle.
     pub fn held(&self) -> usize {
-        self.state.held_len.get()
+        self.state.held_len()
     }
 
     /// Whether reading is paused because the read budget is used up.
@@ -102,14 +101,23 @@ impl ThrottleState {
         self.below.borrow().clone()
     }
 
+    fn held_len(&self) -> usize {
+        self.held.borrow().len()
+    }
+
+    /// Drops every held byte, and the memory they took.
+    fn drop_held(&self) {
+        *self.held.borrow_mut() = VecDeque::new();
+    }
+
     fn buffered(&self, below: &Transport) -> usize {
-        self.held_len.get() + below.buffered_len()
+        self.held_len() + below.buffered_len()
     }
 
     fn needs_tick(&self) -> bool {
         self.read_used.get() > 0
             || self.paused_by_us.get()
-            || self.held_len.get() > 0
+            || self.held_len() > 0
             || self
                 .write_budget
                 .is_some_and(|budget| self.write_left.get() < budget)
@@ -161,31 +169,29 @@ impl ThrottleState {
         self.ensure_tick();
     }
 
-    /// Writes held bytes, in order, as far as the budget goes.
+    /// Writes held bytes, in order, as far as the budget goes. They are
+    /// copied out first: no borrow is held while the transport below runs.
     fn release(&self, below: &Transport) {
-        let mut out = Vec::new();
-        {
+        let out = {
             let mut held = self.held.borrow_mut();
-            let mut left = self.write_left.get();
-            while left > 0 {
-                let Some(front) = held.front_mut() else { break };
-                let take = front.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&front[..take]);
-                if take == front.len() {
-                    held.pop_front();
-                } else {
-                    front.drain(..take);
-                }
-                left -= take as u64;
+            let take = held.len().min(budget_bytes(self.write_left.get()));
+            self.write_left.set(self.write_left.get() - take as u64);
+            let (front, back) = held.as_slices();
+            let from_front = take.min(front.len());
+            let mut out = Vec::with_capacity(take);
+            out.extend_from_slice(&front[..from_front]);
+            out.extend_from_slice(&back[..take - from_front]);
+            held.drain(..take);
+            if held.is_empty() && held.capacity() > RETAINED_CAPACITY {
+                *held = VecDeque::new();
             }
-            self.write_left.set(left);
-            self.held_len.set(self.held_len.get() - out.len());
-        }
+            out
+        };
         if !out.is_empty() {
             below.write(&out);
         }
         self.flow.after_flush(self.buffered(below));
-        if self.held_len.get() == 0 {
+        if self.held_len() == 0 {
             match self.pending_close.replace(PendingClose::None) {
                 PendingClose::None => {}
                 PendingClose::Lose => below.lose_connection(),
@@ -195,24 +201,41 @@ impl ThrottleState {
     }
 }
 
-/// Writes the first `count` bytes of `bufs` to `below` and returns the rest
-/// as one buffer.
-fn split_write(below: &Transport, bufs: &[IoSlice<'_>], count: usize) -> Vec<u8> {
-    let mut now: Vec<IoSlice<'_>> = Vec::new();
-    let mut rest = Vec::new();
+/// An emptied held queue keeps at most this much capacity.
+const RETAINED_CAPACITY: usize = 4096;
+
+/// A budget in bytes, as a length.
+fn budget_bytes(budget: u64) -> usize {
+    usize::try_from(budget).unwrap_or(usize::MAX)
+}
+
+/// Writes the first `count` bytes of `bufs` (`total` in all) to `below`.
+fn write_prefix(below: &Transport, bufs: &[IoSlice<'_>], count: usize, total: usize) {
+    if count == total {
+        return below.write_vectored(bufs);
+    }
+    let mut now = Vec::new();
     let mut left = count;
     for buf in bufs {
-        let take = buf.len().min(left);
-        if take > 0 {
-            now.push(IoSlice::new(&buf[..take]));
+        if left == 0 {
+            break;
         }
-        rest.extend_from_slice(&buf[take..]);
+        let take = buf.len().min(left);
+        now.push(IoSlice::new(&buf[..take]));
         left -= take;
     }
     if !now.is_empty() {
         below.write_vectored(&now);
     }
-    rest
+}
+
+/// Appends what follows the first `skip` bytes of `bufs` to `held`.
+fn hold_rest(held: &mut VecDeque<u8>, bufs: &[IoSlice<'_>], mut skip: usize) {
+    for buf in bufs {
+        let from = buf.len().min(skip);
+        skip -= from;
+        held.extend(&buf[from..]);
+    }
 }
 
 impl Policy for Throttled {
@@ -239,8 +262,7 @@ impl Policy for Throttled {
         if let Some(tick) = state.tick.borrow_mut().take() {
             tick.cancel();
         }
-        state.held.borrow_mut().clear();
-        state.held_len.set(0);
+        state.drop_held();
         state.below.borrow_mut().take();
         state.flow.stop();
         if state.backlog_full.get() {
@@ -260,30 +282,27 @@ impl Policy for Throttled {
             return;
         }
         let total: usize = bufs.iter().map(|buf| buf.len()).sum();
-        let rest = if state.held_len.get() == 0 {
-            let now = total.min(usize::try_from(state.write_left.get()).unwrap_or(usize::MAX));
+        let mut now = 0;
+        if state.held_len() == 0 {
+            now = total.min(budget_bytes(state.write_left.get()));
             state.write_left.set(state.write_left.get() - now as u64);
-            split_write(below, bufs, now)
-        } else {
-            bufs.iter().flat_map(|buf| buf.iter().copied()).collect()
-        };
-        if !rest.is_empty() {
-            state.held_len.set(state.held_len.get() + rest.len());
-            state.held.borrow_mut().push_back(rest);
+            write_prefix(below, bufs, now, total);
         }
-        if state.held_len.get() > state.max_held {
+        if state.held_len().saturating_add(total - now) > state.max_held {
             state.backlog_full.set(true);
-            state.held.borrow_mut().clear();
-            state.held_len.set(0);
+            state.drop_held();
             below.abort_connection();
             return;
+        }
+        if now < total {
+            hold_rest(&mut state.held.borrow_mut(), bufs, now);
         }
         state.flow.after_write(state.buffered(below));
         state.ensure_tick();
     }
 
     fn lose_connection(&self, below: &Transport) {
-        if self.state.held_len.get() == 0 {
+        if self.state.held_len() == 0 {
             below.lose_connection();
         } else {
             self.state.pending_close.set(PendingClose::Lose);
@@ -291,14 +310,13 @@ impl Policy for Throttled {
     }
 
     fn abort_connection(&self, below: &Transport) {
-        self.state.held.borrow_mut().clear();
-        self.state.held_len.set(0);
+        self.state.drop_held();
         self.state.pending_close.set(PendingClose::None);
         below.abort_connection();
     }
 
     fn lose_write_connection(&self, below: &Transport) {
-        if self.state.held_len.get() == 0 {
+        if self.state.held_len() == 0 {
             below.lose_write_connection();
         } else if self.state.pending_close.get() == PendingClose::None {
             self.state.pending_close.set(PendingClose::LoseWrite);

@@ -124,15 +124,18 @@ impl TrafficLogger {
         self.id
     }
 
-    fn emit(&self, event: &str, bytes: Option<&[u8]>) {
+    /// Logs `event`, followed (with hex dumps on) by a dump of `bytes`,
+    /// which start the `total` bytes read or written (all of them, or at
+    /// least as many as the dump limit).
+    fn emit(&self, event: &str, bytes: Option<(&[u8], usize)>) {
         let peer = self
             .peer
             .borrow()
             .as_ref()
             .map_or_else(|| "(not connected)".to_owned(), Address::to_string);
         let mut dump = String::new();
-        if let Some(bytes) = bytes.filter(|_| self.log.hex_dump) {
-            hex_dump(bytes, self.log.dump_limit, &mut dump);
+        if let Some((bytes, total)) = bytes.filter(|_| self.log.hex_dump) {
+            dump_start(&bytes[..bytes.len().min(self.log.dump_limit)], total, &mut dump);
         }
         if self.log.tracing {
             tracing::info!(target: TRAFFIC_TARGET, connection = self.id, peer = %peer, "{event}{dump}");
@@ -148,7 +151,11 @@ impl TrafficLogger {
 /// Appends a `hexdump -C` style dump of at most `limit` bytes of `bytes`,
 /// each line starting with a newline and two spaces.
 pub fn hex_dump(bytes: &[u8], limit: usize, out: &mut String) {
-    let shown = &bytes[..bytes.len().min(limit)];
+    dump_start(&bytes[..bytes.len().min(limit)], bytes.len(), out);
+}
+
+/// The dump of `shown`, the first bytes of `total`.
+fn dump_start(shown: &[u8], total: usize, out: &mut String) {
     for (line, chunk) in shown.chunks(16).enumerate() {
         let _ = write!(out, "\n  {:08x} ", line * 16);
         for column in 0..16 {
@@ -172,8 +179,8 @@ pub fn hex_dump(bytes: &[u8], limit: usize, out: &mut String) {
         }));
         out.push('|');
     }
-    if shown.len() < bytes.len() {
-        let _ = write!(out, "\n  ... {} more bytes", bytes.len() - shown.len());
+    if shown.len() < total {
+        let _ = write!(out, "\n  ... {} more bytes", total - shown.len());
     }
 }
 
@@ -186,7 +193,7 @@ impl Policy for TrafficLogger {
 
     fn data_received(&self, _link: Link<'_>, data: &[u8]) {
         self.read.set(self.read.get() + data.len() as u64);
-        self.emit(&format!("read {} bytes", data.len()), Some(data));
+        self.emit(&format!("read {} bytes", data.len()), Some((data, data.len())));
     }
 
     fn read_connection_lost(&self, _link: Link<'_>) {
@@ -212,11 +219,18 @@ impl Policy for TrafficLogger {
     fn write(&self, below: &Transport, bufs: &[IoSlice<'_>]) {
         let total: usize = bufs.iter().map(|buf| buf.len()).sum();
         self.written.set(self.written.get() + total as u64);
-        if self.log.hex_dump {
-            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.iter().copied()).collect();
-            self.emit(&format!("wrote {total} bytes"), Some(&joined));
-        } else {
-            self.emit(&format!("wrote {total} bytes"), None);
+        match bufs {
+            [one] => self.emit(&format!("wrote {total} bytes"), Some((&one[..], total))),
+            _ if self.log.hex_dump => {
+                // Only what the dump shows is joined, not the whole write.
+                let start: Vec<u8> = bufs
+                    .iter()
+                    .flat_map(|buf| buf.iter().copied())
+                    .take(self.log.dump_limit)
+                    .collect();
+                self.emit(&format!("wrote {total} bytes"), Some((&start, total)));
+            }
+            _ => self.emit(&format!("wrote {total} bytes"), None),
         }
         below.write_vectored(bufs);
     }

@@ -15,7 +15,8 @@ pub mod tlv {
     pub const ALPN: u8 = 0x01;
     /// The host name the client asked for (TLS SNI), UTF-8.
     pub const AUTHORITY: u8 = 0x02;
-    /// CRC32c of the whole header (checked when present).
+    /// CRC32c of the whole header (checked when present; a second one is
+    /// refused).
     pub const CRC32C: u8 = 0x03;
     /// Padding, ignored.
     pub const NOOP: u8 = 0x04;

@@ -6,7 +6,7 @@
 //! LOCAL or PROXY, a family/protocol byte from its list, an address block
 //! as long as the family needs, TLVs that fit, the registered TLVs'
 //! structure (`SSL`, `CRC32C`, `UNIQUE_ID` ≤ 128 bytes) and the CRC32c
-//! checksum when one is present.
+//! checksum when one is present (at most one `CRC32C` TLV is accepted).
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -26,14 +26,27 @@ pub const UNIX_ADDRESS_LEN: usize = 108;
 
 /// CRC32c (Castagnoli), as the `CRC32C` TLV uses.
 pub fn crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
+    !crc32c_update(!0, bytes)
+}
+
+/// Runs the CRC32c register `crc` over `bytes` (no initial or final
+/// inversion), so a checksum can be computed over several pieces.
+fn crc32c_update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
             crc = (crc >> 1) ^ (0x82F6_3B78 & (crc & 1).wrapping_neg());
         }
     }
-    !crc
+    crc
+}
+
+/// The CRC32c of `header` with the 4 bytes at `value_at` read as zeros
+/// (how the checksum is defined), without copying the header.
+fn crc32c_zeroed(header: &[u8], value_at: usize) -> u32 {
+    let crc = crc32c_update(!0, &header[..value_at]);
+    let crc = crc32c_update(crc, &[0; 4]);
+    !crc32c_update(crc, &header[value_at + 4..])
 }
 
 /// The address block length a family/protocol byte needs, or `None` for
@@ -87,9 +100,12 @@ fn addresses(family: u8, block: &[u8]) -> ProxyAddresses {
 }
 
 /// Checks the registered TLVs and the checksum; `tlv_start` is where the
-/// TLVs begin in `header`.
+/// TLVs begin in `header`. One checksum per header: a second `CRC32C` TLV
+/// is refused, as each would cost a pass over the whole header (thousands
+/// of them fit in a large one).
 fn check_tlvs(header: &[u8], tlv_start: usize, tlvs: &[Tlv]) -> Result<(), ProxyHeaderError> {
     let mut at = tlv_start;
+    let mut checked = false;
     for item in tlvs {
         match item.kind {
             tlv::CRC32C => {
@@ -98,9 +114,10 @@ fn check_tlvs(header: &[u8], tlv_start: usize, tlvs: &[Tlv]) -> Result<(), Proxy
                     .as_slice()
                     .try_into()
                     .map_err(|_| ProxyHeaderError::V2BadTlv("CRC32C value is not 4 bytes"))?;
-                let mut zeroed = header.to_vec();
-                zeroed[at + 3..at + 7].fill(0);
-                if crc32c(&zeroed) != u32::from_be_bytes(expected) {
+                if std::mem::replace(&mut checked, true) {
+                    return Err(ProxyHeaderError::V2BadTlv("more than one CRC32C TLV"));
+                }
+                if crc32c_zeroed(header, at + 3) != u32::from_be_bytes(expected) {
                     return Err(ProxyHeaderError::ChecksumMismatch);
                 }
             }
