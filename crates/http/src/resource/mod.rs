@@ -70,6 +70,7 @@ mod site;
 
 use std::rc::Rc;
 
+pub(crate) use auth::basic_credentials;
 pub use auth::{BasicAuth, CredentialChecker, InMemoryChecker, Unauthorized, decode_base64};
 pub use cookie::{CookieError, SameSite, SetCookie, http_date, parse_cookies};
 pub use deferred::DeferredResource;
