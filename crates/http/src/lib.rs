@@ -56,6 +56,7 @@
 mod base64;
 pub mod body;
 pub mod client;
+mod date;
 pub mod error;
 pub mod proto;
 pub mod proxy;
