@@ -117,42 +117,59 @@ impl Write for Limited {
 }
 
 enum Decoder {
-    /// Deflate before its first bytes say whether zlib wraps it.
-    Undecided(u64),
+    /// Deflate before its first two bytes say whether zlib wraps it (the
+    /// first byte, when it came alone).
+    Undecided {
+        limit: u64,
+        first: Option<u8>,
+    },
     Gzip(GzDecoder<Limited>),
     Zlib(ZlibDecoder<Limited>),
     Raw(DeflateDecoder<Limited>),
 }
 
 impl Decoder {
-    fn sink(&mut self) -> &mut Limited {
+    fn sink(&mut self) -> Option<&mut Limited> {
         match self {
-            Decoder::Undecided(_) => unreachable!("decided before use"),
-            Decoder::Gzip(d) => d.get_mut(),
-            Decoder::Zlib(d) => d.get_mut(),
-            Decoder::Raw(d) => d.get_mut(),
+            Decoder::Undecided { .. } => None,
+            Decoder::Gzip(d) => Some(d.get_mut()),
+            Decoder::Zlib(d) => Some(d.get_mut()),
+            Decoder::Raw(d) => Some(d.get_mut()),
         }
     }
 
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        if let Decoder::Undecided(limit) = *self {
+        if let Decoder::Undecided { limit, first } = *self {
+            let (a, b) = match (first, data) {
+                (Some(a), [b, ..]) => (a, *b),
+                (None, [a, b, ..]) => (*a, *b),
+                (None, [a]) => {
+                    *self = Decoder::Undecided {
+                        limit,
+                        first: Some(*a),
+                    };
+                    return Ok(());
+                }
+                (_, []) => return Ok(()),
+            };
             let sink = Limited {
                 out: Vec::new(),
                 total: 0,
                 limit,
             };
             // A zlib header: compression method 8, and the check bits.
-            let zlib = data.len() >= 2
-                && data[0] & 0x0f == 8
-                && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
+            let zlib = a & 0x0f == 8 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
             *self = if zlib {
                 Decoder::Zlib(ZlibDecoder::new(sink))
             } else {
                 Decoder::Raw(DeflateDecoder::new(sink))
             };
+            if let Some(first) = first {
+                self.write(&[first])?;
+            }
         }
         match self {
-            Decoder::Undecided(_) => unreachable!("decided above"),
+            Decoder::Undecided { .. } => unreachable!("decided above"),
             Decoder::Gzip(d) => d.write_all(data),
             Decoder::Zlib(d) => d.write_all(data),
             Decoder::Raw(d) => d.write_all(data),
@@ -161,7 +178,7 @@ impl Decoder {
 
     fn finish(&mut self) -> std::io::Result<()> {
         match self {
-            Decoder::Undecided(_) => Err(std::io::Error::other("empty compressed body")),
+            Decoder::Undecided { .. } => Err(std::io::Error::other("empty compressed body")),
             Decoder::Gzip(d) => d.try_finish(),
             Decoder::Zlib(d) => d.try_finish(),
             Decoder::Raw(d) => d.try_finish(),
@@ -203,7 +220,7 @@ fn decode(mut response: Response, limit: u64) -> Response {
             total: 0,
             limit,
         })),
-        Coding::Deflate => Decoder::Undecided(limit),
+        Coding::Deflate => Decoder::Undecided { limit, first: None },
     };
     let mut failed = false;
     let abort = move || {
@@ -225,11 +242,11 @@ fn decode(mut response: Response, limit: u64) -> Response {
         };
         match outcome {
             Ok(end) => {
-                if let Decoder::Gzip(_) | Decoder::Zlib(_) | Decoder::Raw(_) = decoder {
-                    let out = std::mem::take(&mut decoder.sink().out);
-                    if !out.is_empty() {
-                        sink.data(&out);
-                    }
+                // The decoded bytes are handed on and the buffer kept for
+                // the next ones.
+                if let Some(decoded) = decoder.sink().filter(|decoded| !decoded.out.is_empty()) {
+                    sink.data(&decoded.out);
+                    decoded.out.clear();
                 }
                 if let Some(trailers) = end {
                     sink.end(Ok(trailers));
@@ -237,9 +254,7 @@ fn decode(mut response: Response, limit: u64) -> Response {
             }
             Err(error) => {
                 failed = true;
-                let error = if matches!(&decoder, Decoder::Gzip(_) | Decoder::Zlib(_) | Decoder::Raw(_))
-                    && decoder.sink().total > limit
-                {
+                let error = if decoder.sink().is_some_and(|decoded| decoded.total > limit) {
                     ClientError::DecodedTooLarge { limit }
                 } else {
                     ClientError::Decoding(error.to_string())
