@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 pub use crate::date::format_http_date as http_date;
+use crate::wire::token::is_token;
 
 /// The most cookies taken from one `Cookie` field; the rest is ignored.
 const MAX_COOKIES: usize = 256;
@@ -27,7 +28,7 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
         .filter_map(|piece| {
             let (name, value) = piece.split_once('=')?;
             let name = name.trim();
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 return None;
             }
             let value = value.trim();
@@ -39,13 +40,6 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
         })
         .take(MAX_COOKIES)
         .collect()
-}
-
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 6265 `cookie-octet`: printable ASCII except space, `"`, `,`, `;`, `\`.
@@ -122,7 +116,7 @@ impl SetCookie {
     /// A cookie `name=value`; the name must be a token and the value
     /// cookie-octets.
     pub fn new(name: &str, value: &str) -> Result<SetCookie, CookieError> {
-        if !is_token(name) {
+        if !is_token(name.as_bytes()) {
             return Err(CookieError::InvalidName);
         }
         if !is_cookie_value(value) {
