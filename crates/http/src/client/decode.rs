@@ -19,7 +19,7 @@ use gyre_core::{Deferred, Failure};
 use crate::client::agent::HttpClient;
 use crate::client::error::ClientError;
 use crate::client::request::RequestBody;
-use crate::client::response::{BodyControl, BodyEvent, Response, ResponseBody, body_channel};
+use crate::client::response::{BodyControl, BodyEvent, BodySink, Response, ResponseBody, body_channel};
 use crate::client::url::RequestUrl;
 use crate::{HeaderMap, Method};
 
@@ -95,11 +95,18 @@ fn coding(headers: &HeaderMap) -> Option<Coding> {
     }
 }
 
-/// Collects decoded bytes, refusing to hold more than the limit in total.
+/// Hands decoded bytes on to the decoded body as the decoder writes them,
+/// refusing more than the limit in total.
 struct Limited {
-    out: Vec<u8>,
+    out: BodySink,
     total: u64,
     limit: u64,
+}
+
+impl Limited {
+    fn new(out: BodySink, limit: u64) -> Limited {
+        Limited { out, total: 0, limit }
+    }
 }
 
 impl Write for Limited {
@@ -108,7 +115,7 @@ impl Write for Limited {
         if self.total > self.limit {
             return Err(std::io::Error::other("decoded size limit"));
         }
-        self.out.extend_from_slice(data);
+        self.out.data(data);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -120,7 +127,7 @@ enum Decoder {
     /// Deflate before its first two bytes say whether zlib wraps it (the
     /// first byte, when it came alone).
     Undecided {
-        limit: u64,
+        out: Limited,
         first: Option<u8>,
     },
     Gzip(GzDecoder<Limited>),
@@ -129,34 +136,27 @@ enum Decoder {
 }
 
 impl Decoder {
-    fn sink(&mut self) -> Option<&mut Limited> {
+    fn sink(&self) -> &Limited {
         match self {
-            Decoder::Undecided { .. } => None,
-            Decoder::Gzip(d) => Some(d.get_mut()),
-            Decoder::Zlib(d) => Some(d.get_mut()),
-            Decoder::Raw(d) => Some(d.get_mut()),
+            Decoder::Undecided { out, .. } => out,
+            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::Zlib(d) => d.get_ref(),
+            Decoder::Raw(d) => d.get_ref(),
         }
     }
 
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        if let Decoder::Undecided { limit, first } = *self {
-            let (a, b) = match (first, data) {
+        if let Decoder::Undecided { out, first } = self {
+            let (a, b) = match (*first, data) {
                 (Some(a), [b, ..]) => (a, *b),
                 (None, [a, b, ..]) => (*a, *b),
                 (None, [a]) => {
-                    *self = Decoder::Undecided {
-                        limit,
-                        first: Some(*a),
-                    };
+                    *first = Some(*a);
                     return Ok(());
                 }
                 (_, []) => return Ok(()),
             };
-            let sink = Limited {
-                out: Vec::new(),
-                total: 0,
-                limit,
-            };
+            let (first, sink) = (*first, Limited::new(out.out.clone(), out.limit));
             // A zlib header: compression method 8, and the check bits.
             let zlib = a & 0x0f == 8 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
             *self = if zlib {
@@ -214,13 +214,13 @@ fn decode(mut response: Response, limit: u64) -> Response {
     let control = encoded.control();
     let relay = Rc::new(Relay(encoded));
     sink.set_control(relay.clone());
+    let decoded = Limited::new(sink.clone(), limit);
     let mut decoder = match coding {
-        Coding::Gzip => Decoder::Gzip(GzDecoder::new(Limited {
-            out: Vec::new(),
-            total: 0,
-            limit,
-        })),
-        Coding::Deflate => Decoder::Undecided { limit, first: None },
+        Coding::Gzip => Decoder::Gzip(GzDecoder::new(decoded)),
+        Coding::Deflate => Decoder::Undecided {
+            out: decoded,
+            first: None,
+        },
     };
     let mut failed = false;
     let abort = move || {
@@ -242,19 +242,13 @@ fn decode(mut response: Response, limit: u64) -> Response {
         };
         match outcome {
             Ok(end) => {
-                // The decoded bytes are handed on and the buffer kept for
-                // the next ones.
-                if let Some(decoded) = decoder.sink().filter(|decoded| !decoded.out.is_empty()) {
-                    sink.data(&decoded.out);
-                    decoded.out.clear();
-                }
                 if let Some(trailers) = end {
                     sink.end(Ok(trailers));
                 }
             }
             Err(error) => {
                 failed = true;
-                let error = if decoder.sink().is_some_and(|decoded| decoded.total > limit) {
+                let error = if decoder.sink().total > limit {
                     ClientError::DecodedTooLarge { limit }
                 } else {
                     ClientError::Decoding(error.to_string())
