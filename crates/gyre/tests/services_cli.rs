@@ -3,11 +3,14 @@
 //! `portforward` and `socks` with curl in front of Python's `http.server`,
 //! and a clean exit on SIGTERM.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
+use support::{port_after, signal_and_wait};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -22,16 +25,6 @@ fn start(args: &[&str]) -> (KillOnDrop, u16) {
         "listening on",
     );
     (child, port_after(&line, "127.0.0.1:"))
-}
-
-/// The digits after `marker` in `line`.
-fn port_after(line: &str, marker: &str) -> u16 {
-    let at = line
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker:?} in {line:?}"))
-        + marker.len();
-    let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().unwrap_or_else(|_| panic!("a port in {line:?}"))
 }
 
 /// What `socat` gets back from `127.0.0.1:port` after sending `input`.
@@ -54,22 +47,7 @@ fn socat(port: u16, input: &[u8]) -> Vec<u8> {
 
 /// Sends SIGTERM and waits (bounded) for the exit status.
 fn terminate(mut child: KillOnDrop) -> std::process::ExitStatus {
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "gyre did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    signal_and_wait(&mut child.0, "TERM", LIMIT)
 }
 
 /// Python's `http.server` on a fresh directory with `file.txt`.

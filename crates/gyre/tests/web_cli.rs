@@ -2,14 +2,15 @@
 //! (plain and ranged), its access log, `--help`, argument errors, and a
 //! clean exit on SIGTERM and SIGINT; plus the pure argument parser.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use gyre::cli::web::{WebOptions, parse};
-use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input};
+use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
+use support::{port_after, signal_and_wait};
 
 fn gyre() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gyre"))
@@ -34,41 +35,22 @@ impl Web {
         std::fs::write(dir.join("site/hello.txt"), "hello from gyre web\n").unwrap();
         std::fs::write(dir.join("site/app/main.html"), "<p>app</p>").unwrap();
         std::fs::write(dir.join("site/data.wasm"), b"\0asm").unwrap();
-        let mut command = gyre();
-        command
-            .args(["web", "--path"])
-            .arg(dir.join("site"))
-            .args(["--listen", listen])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = command.spawn().expect("starting gyre web");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the listening line");
+        let (child, line) = start_until(
+            gyre()
+                .args(["web", "--path"])
+                .arg(dir.join("site"))
+                .args(["--listen", listen])
+                .args(extra),
+            b"",
+            "listening on",
+        );
         assert!(line.starts_with("listening on tcp:127.0.0.1:"), "{line}");
-        let port = line["listening on tcp:127.0.0.1:".len()..]
-            .split(' ')
-            .next()
-            .and_then(|port| port.parse().ok())
-            .expect("a port");
+        let port = port_after(&line, "listening on tcp:127.0.0.1:");
         assert!(
             line.contains(&format!("({scheme}://127.0.0.1:{port}/)")),
             "{line}"
         );
-        Web {
-            child: KillOnDrop(child),
-            port,
-            dir,
-        }
+        Web { child, port, dir }
     }
 
     fn url(&self, path: &str) -> String {
@@ -77,32 +59,13 @@ impl Web {
 
     /// Sends `signal` and waits (bounded) for the exit.
     fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
-        let pid = self.child.0.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-s", signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        wait_bounded(&mut self.child.0, Duration::from_secs(30))
+        signal_and_wait(&mut self.child.0, signal, Duration::from_secs(30))
     }
 }
 
 impl Drop for Web {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "gyre web did not exit in time");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -137,7 +100,7 @@ fn proxy_prefixes_go_upstream_and_the_rest_stays_static() {
     let upstream_dir = std::env::temp_dir().join(format!("gyre-web-upstream-{}", std::process::id()));
     std::fs::create_dir_all(upstream_dir.join("v1")).unwrap();
     std::fs::write(upstream_dir.join("v1/answer.txt"), "from the upstream\n").unwrap();
-    let (_upstream, line) = gyre_testing::peers::start_until(
+    let (_upstream, line) = start_until(
         Command::new("python3")
             .args([
                 "-u",

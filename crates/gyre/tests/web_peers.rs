@@ -3,11 +3,14 @@
 //! run (every answer a 2xx, no socket errors). Load figures are not
 //! asserted: performance lives in `bench/`.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use gyre_testing::peers::{KillOnDrop, peer_python, require_program, run_to_end_of_input, start_until};
+use support::port_after;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -27,13 +30,7 @@ fn start_web(name: &str) -> (KillOnDrop, u16, PathBuf, Vec<u8>) {
         b"",
         "listening on",
     );
-    let after = &line[line.find("127.0.0.1:").expect("an address") + "127.0.0.1:".len()..];
-    let port = after
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .expect("a port");
+    let port = port_after(&line, "127.0.0.1:");
     (web, port, dir, data)
 }
 

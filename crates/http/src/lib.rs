@@ -53,8 +53,10 @@
 //! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("\r\n\r\n5 bytes\n"));
 //! ```
 
+mod base64;
 pub mod body;
 pub mod client;
+mod date;
 pub mod error;
 pub mod proto;
 pub mod proxy;

@@ -35,10 +35,15 @@ fn raw_deflate(data: &[u8]) -> Vec<u8> {
 
 /// A chunked response with `coding`, its body sent in 7-byte chunks.
 fn encoded_response(coding: &str, body: &[u8]) -> Act {
+    chunked_response(coding, body, 7)
+}
+
+/// A chunked response with `coding`, its body sent in chunks of `size`.
+fn chunked_response(coding: &str, body: &[u8], size: usize) -> Act {
     let mut out =
         format!("HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\nTransfer-Encoding: chunked\r\n\r\n")
             .into_bytes();
-    for chunk in body.chunks(7) {
+    for chunk in body.chunks(size) {
         out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
         out.extend_from_slice(chunk);
         out.extend_from_slice(b"\r\n");
@@ -106,6 +111,18 @@ fn gzip_and_deflate_bodies_are_decoded_as_they_stream() {
         assert_eq!(data, text.as_bytes(), "{coding}");
         assert!(!response.headers.contains("content-encoding"));
         assert!(log.borrow()[0].contains("Accept-Encoding: gzip, deflate\r\n"));
+    }
+}
+
+#[test]
+fn deflate_is_told_zlib_from_raw_whatever_the_chunk_sizes() {
+    let text = "the quick brown fox jumps over the lazy dog\n".repeat(20);
+    for encoded in [zlib(text.as_bytes()), raw_deflate(text.as_bytes())] {
+        for size in [1, 2, 3] {
+            let (net, _, response) = fetch(chunked_response("deflate", &encoded, size), 1 << 20);
+            let (_, data) = read(&net, response).unwrap();
+            assert_eq!(data, text.as_bytes(), "chunks of {size}");
+        }
     }
 }
 

@@ -4,12 +4,13 @@
 //! examples.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Command;
 use std::time::Duration;
 
-use gyre_testing::peers::{
-    KillOnDrop, example_binary, free_port, require_program, run_to_end_of_input, start_until,
-};
+use gyre_testing::peers::{KillOnDrop, free_port, require_program, run_to_end_of_input, start_until};
+use support::peers::{LOCAL, curl, curl_any, start_example, text};
 
 /// Starts `proxy_upstream.py`; its port.
 fn upstream() -> (KillOnDrop, u16) {
@@ -21,39 +22,9 @@ fn upstream() -> (KillOnDrop, u16) {
 
 /// Starts an example proxy with `args` on a free port of 127.0.0.1.
 fn example(name: &str, args: &[&str]) -> (KillOnDrop, u16) {
-    let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), name);
-    let (child, line) = start_until(
-        Command::new(binary)
-            .args(["--listen", "tcp:0:interface=127.0.0.1"])
-            .args(args),
-        b"",
-        "listening on",
-    );
-    let port = line
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .expect("a port");
-    (child, port)
-}
-
-fn curl(args: &[&str]) -> Output {
-    require_program("curl", "curl");
-    let output = run_to_end_of_input(
-        Command::new("curl").args(["-sS", "--max-time", "60"]).args(args),
-        b"",
-        Duration::from_secs(90),
-    );
-    assert!(
-        output.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut all = vec!["--listen", LOCAL];
+    all.extend_from_slice(args);
+    start_example(name, &all)
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -168,16 +139,6 @@ fn an_upstream_that_is_down_is_a_502() {
     let out = curl(&["-i", &format!("http://127.0.0.1:{port}/anything")]);
     let answer = text(&out.stdout);
     assert!(answer.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{answer}");
-}
-
-/// Runs curl and returns its output whatever its exit status.
-fn curl_any(args: &[&str]) -> Output {
-    require_program("curl", "curl");
-    run_to_end_of_input(
-        Command::new("curl").args(["-sS", "--max-time", "60"]).args(args),
-        b"",
-        Duration::from_secs(90),
-    )
 }
 
 #[test]

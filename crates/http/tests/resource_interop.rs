@@ -3,10 +3,13 @@
 //! virtual hosts by `Host`, 405 with `Allow`) and Python (`http.client`
 //! with its `gzip` module, `urllib` with a cookie jar).
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Command;
 use std::time::Duration;
 
-use gyre_testing::peers::{KillOnDrop, example_binary, require_program, run_to_end_of_input, start_until};
+use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input};
+use support::peers::{LOCAL, curl, start_example, status, text};
 
 /// A running `resource_site` on an ephemeral port.
 struct SiteServer {
@@ -16,50 +19,13 @@ struct SiteServer {
 
 impl SiteServer {
     fn start() -> SiteServer {
-        let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), "resource_site");
-        let (child, line) = start_until(
-            Command::new(binary).args(["--listen", "tcp:0:interface=127.0.0.1"]),
-            b"",
-            "listening on",
-        );
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|port| port.parse().ok())
-            .expect("a port in the ready line");
+        let (child, port) = start_example("resource_site", &["--listen", LOCAL]);
         SiteServer { _child: child, port }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
-}
-
-fn curl(args: &[&str]) -> Output {
-    require_program("curl", "curl");
-    let output = run_to_end_of_input(
-        Command::new("curl").args(["-sS", "--max-time", "20"]).args(args),
-        b"",
-        Duration::from_secs(30),
-    );
-    assert!(
-        output.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The status code curl reports with `-w '%{http_code}'`.
-fn status(args: &[&str]) -> String {
-    let mut all = vec!["-o", "/dev/null", "-w", "%{http_code}"];
-    all.extend_from_slice(args);
-    text(&curl(&all).stdout)
 }
 
 /// The `big` resource's body, as the example builds it.

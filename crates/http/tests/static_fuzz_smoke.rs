@@ -1,11 +1,11 @@
-//! Stable smoke runs of the `http_static_range` and `http_static_path`
-//! fuzz targets' invariants over thousands of generated inputs.
+//! Stable smoke runs of the `http_static_range`, `http_static_path` and
+//! `http_date` fuzz targets' invariants over thousands of generated inputs.
 
 use std::path::{Component, Path};
 
 use gyre_http::static_files::{
-    MAX_RANGES, RangeOutcome, check_segments, evaluate_range, percent_decode, percent_encode_segment,
-    split_path,
+    MAX_RANGES, RangeOutcome, check_segments, evaluate_range, format_http_date, parse_http_date,
+    percent_decode, percent_encode_segment, split_path,
 };
 use gyre_testing::fuzz_smoke::run_smoke;
 
@@ -96,4 +96,45 @@ fn path_resolver_never_leaves_the_root() {
         accepted > 500,
         "the generator reaches accepted paths ({accepted})"
     );
+}
+
+#[test]
+fn http_dates_never_panic_and_accepted_ones_round_trip() {
+    let seeds: &[&[u8]] = &[
+        b"Sun, 06 Nov 1994 08:49:37 GMT",
+        b"Sunday, 06-Nov-94 08:49:37 GMT",
+        b"Sun Nov  6 08:49:37 1994",
+        b"Thu, 31 Dec 9999 23:59:60 GMT",
+        b"Tue, 29 Feb 2000 00:00:00 GMT",
+    ];
+    let pieces: &[&[u8]] = &[
+        b" ",
+        b",",
+        b"-",
+        b":",
+        b"GMT",
+        b"Feb",
+        b"29",
+        b"31",
+        b"60",
+        b"99",
+        b"1969",
+        b"9999",
+        b"\xc3\xa9",
+        b"x",
+    ];
+    let mut accepted = 0;
+    run_smoke(0x5eed_0003, 20_000, seeds, pieces, |input| {
+        let Ok(text) = std::str::from_utf8(input) else {
+            return;
+        };
+        if let Some(time) = parse_http_date(text) {
+            accepted += 1;
+            assert_eq!(parse_http_date(&format_http_date(time)), Some(time), "{text:?}");
+        }
+    });
+    assert!(accepted > 100, "the generator reaches valid dates ({accepted})");
+    // A leap second after the last second an HTTP-date can write.
+    assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:60 GMT"), None);
+    assert!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
 }

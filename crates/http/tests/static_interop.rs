@@ -4,10 +4,13 @@
 //! root), wget, and Python's `http.client`/`urllib`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Command;
 use std::time::Duration;
 
-use gyre_testing::peers::{KillOnDrop, example_binary, require_program, run_to_end_of_input, start_until};
+use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input};
+use support::peers::{LOCAL, curl, start_example, status, text};
 
 /// A directory served by the `static_serve` example.
 struct Served {
@@ -26,19 +29,8 @@ impl Served {
         std::fs::write(dir.join("root/digits.txt"), &digits).unwrap();
         std::fs::write(dir.join("root/docs/index.html"), "<h1>docs</h1>\n").unwrap();
         std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("root/link.txt")).unwrap();
-        let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), "static_serve");
-        let (child, line) = start_until(
-            Command::new(binary)
-                .arg(dir.join("root"))
-                .arg("tcp:0:interface=127.0.0.1"),
-            b"",
-            "listening on",
-        );
-        let port = line
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("a port");
+        let root = dir.join("root");
+        let (child, port) = start_example("static_serve", &[root.to_str().unwrap(), LOCAL]);
         Served {
             _child: child,
             port,
@@ -59,32 +51,6 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn curl(args: &[&str]) -> Output {
-    require_program("curl", "curl");
-    let output = run_to_end_of_input(
-        Command::new("curl").args(["-sS", "--max-time", "60"]).args(args),
-        b"",
-        Duration::from_secs(90),
-    );
-    assert!(
-        output.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `curl -w '%{http_code}'` of a URL, body discarded.
-fn status(args: &[&str]) -> String {
-    let mut all = vec!["-o", "/dev/null", "-w", "%{http_code}"];
-    all.extend_from_slice(args);
-    text(&curl(&all).stdout)
 }
 
 #[test]

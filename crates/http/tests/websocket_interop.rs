@@ -5,6 +5,8 @@
 //! client (with permessage-deflate) talks to a Python `websockets` server,
 //! and a raw Python socket breaks the protocol and gets the close code.
 
+mod support;
+
 use std::cell::RefCell;
 use std::process::Command;
 use std::rc::Rc;
@@ -16,29 +18,14 @@ use gyre_http::websocket::{
     CloseCode, CloseFrame, DeflateConfig, WebSocket, WebSocketHandler, WebSocketOptions, WsError, connect,
 };
 use gyre_reactor::Reactor;
-use gyre_testing::peers::{
-    KillOnDrop, example_binary, peer_python, require_program, run_to_end_of_input, start_until,
-};
+use gyre_testing::peers::{KillOnDrop, peer_python, require_program, run_to_end_of_input, start_until};
+use support::peers::{LOCAL, port_of, start_example};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn port_of(line: &str) -> u16 {
-    line.trim()
-        .rsplit([':', ' '])
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("a port in the ready line")
-}
-
 /// The `websocket_echo` example on an ephemeral port.
 fn echo_server() -> (KillOnDrop, u16) {
-    let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), "websocket_echo");
-    let (child, line) = start_until(
-        Command::new(binary).args(["--listen", "tcp:0:interface=127.0.0.1"]),
-        b"",
-        "listening on",
-    );
-    (child, port_of(&line))
+    start_example("websocket_echo", &["--listen", LOCAL])
 }
 
 #[test]

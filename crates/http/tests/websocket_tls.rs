@@ -2,6 +2,8 @@
 //! the gyre server behind `ssl:`, and the Python `websockets` client
 //! (Python's `ssl`, OpenSSL) to the `websocket_echo` example behind `ssl:`.
 
+mod support;
+
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,8 +19,9 @@ use gyre_http::websocket::{
 };
 use gyre_reactor::Reactor;
 use gyre_testing::certs::TestCa;
-use gyre_testing::peers::{example_binary, peer_python, run_to_end_of_input, start_until};
+use gyre_testing::peers::{peer_python, run_to_end_of_input};
 use gyre_testing::success_result_of;
+use support::peers::start_example;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -126,13 +129,8 @@ asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), 50))
 fn python_websockets_client_over_wss() {
     let python = peer_python("websockets");
     let dir = certificates("python");
-    let binary = example_binary(env!("CARGO_MANIFEST_DIR").as_ref(), "websocket_echo");
-    let (_server, line) = start_until(
-        Command::new(binary).args(["--listen", &ssl_description(&dir)]),
-        b"",
-        "listening on",
-    );
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let (_server, port) = start_example("websocket_echo", &["--listen", &ssl_description(&dir)]);
+    let port = port.to_string();
     let ca = dir.join("ca.pem").display().to_string();
     let output = run_to_end_of_input(
         Command::new(python).args(["-c", PYTHON_WSS_CLIENT, &port, &ca]),

@@ -18,6 +18,8 @@ use gyre_http::{HeaderMap, Method};
 use gyre_reactor::Reactor;
 use gyre_tls::TlsClientConfig;
 
+use super::{Args, run_subcommand};
+
 /// The text of `gyre fetch --help`.
 pub const HELP: &str = "\
 gyre fetch: download a URL
@@ -67,25 +69,16 @@ pub fn parse(args: &[String]) -> Result<Option<FetchOptions>, String> {
         proxy: None,
         timeout: Duration::from_secs(600),
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match name {
+    let mut args = Args::new(args);
+    while let Some(option) = args.next() {
+        match option.name {
             "-h" | "--help" => return Ok(None),
-            "-o" | "--output" => options.output = Some(value()?),
-            "--ca" => options.ca = Some(value()?),
-            "--proxy" => options.proxy = Some(value()?),
+            "-o" | "--output" => options.output = Some(args.value(&option)?),
+            "--ca" => options.ca = Some(args.value(&option)?),
+            "--proxy" => options.proxy = Some(args.value(&option)?),
             "--timeout" => {
-                let seconds: f64 = value()?
+                let seconds: f64 = args
+                    .value(&option)?
                     .parse()
                     .map_err(|_| "--timeout needs a number of seconds".to_owned())?;
                 if !(seconds.is_finite() && seconds > 0.0) {
@@ -93,8 +86,8 @@ pub fn parse(args: &[String]) -> Result<Option<FetchOptions>, String> {
                 }
                 options.timeout = Duration::from_secs_f64(seconds);
             }
-            _ if options.url.is_empty() && !arg.starts_with('-') => options.url = arg.clone(),
-            _ => return Err(format!("unexpected argument {arg:?}")),
+            _ if options.url.is_empty() && !option.arg.starts_with('-') => options.url = option.arg.clone(),
+            _ => return Err(format!("unexpected argument {:?}", option.arg)),
         }
     }
     if options.url.is_empty() {
@@ -105,24 +98,7 @@ pub fn parse(args: &[String]) -> Result<Option<FetchOptions>, String> {
 
 /// Runs `gyre fetch` with the arguments after its name.
 pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("gyre fetch: {message}; see gyre fetch --help");
-            return ExitCode::from(2);
-        }
-    };
-    match fetch(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("gyre fetch: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    run_subcommand("gyre fetch", HELP, parse(args), fetch)
 }
 
 /// Downloads `options.url` to its output.

@@ -8,6 +8,8 @@ use gyre_core::Address;
 use gyre_protocols::inetd::{Quote, Service, WallClock};
 use gyre_reactor::Reactor;
 
+use super::{Args, run_subcommand};
+
 /// What one of these commands was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InetdOptions {
@@ -62,23 +64,13 @@ pub fn parse(service: Service, args: &[String]) -> Result<Option<InetdOptions>, 
         listen: Vec::new(),
         quote: None,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match name {
+    let mut args = Args::new(args);
+    while let Some(option) = args.next() {
+        match option.name {
             "-h" | "--help" => return Ok(None),
-            "--listen" => options.listen.push(value()?),
-            "--quote" if service == Service::Qotd => options.quote = Some(value()?),
-            _ => return Err(format!("unexpected argument {arg:?}")),
+            "--listen" => options.listen.push(args.value(&option)?),
+            "--quote" if service == Service::Qotd => options.quote = Some(args.value(&option)?),
+            _ => return Err(format!("unexpected argument {:?}", option.arg)),
         }
     }
     if options.listen.is_empty() {
@@ -90,24 +82,9 @@ pub fn parse(service: Service, args: &[String]) -> Result<Option<InetdOptions>, 
 /// Runs `gyre SERVICE` with the arguments after its name.
 pub fn main(service: Service, args: &[String]) -> ExitCode {
     let command = format!("gyre {}", service.name());
-    let options = match parse(service, args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{}", help(service));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{command}: {message}; see {command} --help");
-            return ExitCode::from(2);
-        }
-    };
-    match run(service, &command, &options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{command}: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    run_subcommand(&command, &help(service), parse(service, args), |options| {
+        run(service, &command, options)
+    })
 }
 
 fn run(service: Service, command: &str, options: &InetdOptions) -> Result<(), String> {

@@ -4,10 +4,13 @@ use std::process::ExitCode;
 
 pub mod fetch;
 pub mod inetd;
+mod options;
 pub mod relay;
 pub mod serve;
 pub mod web;
 pub mod web_proxy;
+
+pub(crate) use options::{Args, run_subcommand};
 
 /// One subcommand: its name, a one-line summary for `gyre --help`, and
 /// its entry point (given the arguments after its name).

@@ -10,6 +10,8 @@ use gyre_protocols::portforward::PortForwardFactory;
 use gyre_protocols::socks::{SocksServerFactory, StaticPasswords};
 use gyre_reactor::Reactor;
 
+use super::{Args, run_subcommand};
+
 /// The text of `gyre portforward --help`.
 pub const PORTFORWARD_HELP: &str = "\
 gyre portforward: relay every connection to a fixed destination
@@ -65,25 +67,15 @@ pub struct RelayOptions {
 pub fn parse(command: &str, args: &[String]) -> Result<Option<RelayOptions>, String> {
     let mut options = RelayOptions::default();
     let (mut user, mut password) = (None, None);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match (command, name) {
+    let mut args = Args::new(args);
+    while let Some(option) = args.next() {
+        match (command, option.name) {
             (_, "-h" | "--help") => return Ok(None),
-            (_, "--listen") => options.listen.push(value()?),
-            ("portforward", "--dest") => options.dest = Some(host_port(&value()?)?),
-            ("socks", "--user") => user = Some(value()?),
-            ("socks", "--password") => password = Some(value()?),
-            _ => return Err(format!("unexpected argument {arg:?}")),
+            (_, "--listen") => options.listen.push(args.value(&option)?),
+            ("portforward", "--dest") => options.dest = Some(host_port(&args.value(&option)?)?),
+            ("socks", "--user") => user = Some(args.value(&option)?),
+            ("socks", "--password") => password = Some(args.value(&option)?),
+            _ => return Err(format!("unexpected argument {:?}", option.arg)),
         }
     }
     options.credentials = match (user, password) {
@@ -124,24 +116,9 @@ pub fn socks(args: &[String]) -> ExitCode {
 
 fn run_command(command: &str, help: &str, args: &[String]) -> ExitCode {
     let label = format!("gyre {command}");
-    let options = match parse(command, args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{help}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{label}: {message}; see {label} --help");
-            return ExitCode::from(2);
-        }
-    };
-    match run(command, &label, &options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{label}: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    run_subcommand(&label, help, parse(command, args), |options| {
+        run(command, &label, options)
+    })
 }
 
 fn run(command: &str, label: &str, options: &RelayOptions) -> Result<(), String> {

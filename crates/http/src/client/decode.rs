@@ -19,7 +19,7 @@ use gyre_core::{Deferred, Failure};
 use crate::client::agent::HttpClient;
 use crate::client::error::ClientError;
 use crate::client::request::RequestBody;
-use crate::client::response::{BodyControl, BodyEvent, Response, ResponseBody, body_channel};
+use crate::client::response::{BodyControl, BodyEvent, BodySink, Response, ResponseBody, body_channel};
 use crate::client::url::RequestUrl;
 use crate::{HeaderMap, Method};
 
@@ -95,11 +95,18 @@ fn coding(headers: &HeaderMap) -> Option<Coding> {
     }
 }
 
-/// Collects decoded bytes, refusing to hold more than the limit in total.
+/// Hands decoded bytes on to the decoded body as the decoder writes them,
+/// refusing more than the limit in total.
 struct Limited {
-    out: Vec<u8>,
+    out: BodySink,
     total: u64,
     limit: u64,
+}
+
+impl Limited {
+    fn new(out: BodySink, limit: u64) -> Limited {
+        Limited { out, total: 0, limit }
+    }
 }
 
 impl Write for Limited {
@@ -108,7 +115,7 @@ impl Write for Limited {
         if self.total > self.limit {
             return Err(std::io::Error::other("decoded size limit"));
         }
-        self.out.extend_from_slice(data);
+        self.out.data(data);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -117,42 +124,52 @@ impl Write for Limited {
 }
 
 enum Decoder {
-    /// Deflate before its first bytes say whether zlib wraps it.
-    Undecided(u64),
+    /// Deflate before its first two bytes say whether zlib wraps it (the
+    /// first byte, when it came alone).
+    Undecided {
+        out: Limited,
+        first: Option<u8>,
+    },
     Gzip(GzDecoder<Limited>),
     Zlib(ZlibDecoder<Limited>),
     Raw(DeflateDecoder<Limited>),
 }
 
 impl Decoder {
-    fn sink(&mut self) -> &mut Limited {
+    fn sink(&self) -> &Limited {
         match self {
-            Decoder::Undecided(_) => unreachable!("decided before use"),
-            Decoder::Gzip(d) => d.get_mut(),
-            Decoder::Zlib(d) => d.get_mut(),
-            Decoder::Raw(d) => d.get_mut(),
+            Decoder::Undecided { out, .. } => out,
+            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::Zlib(d) => d.get_ref(),
+            Decoder::Raw(d) => d.get_ref(),
         }
     }
 
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        if let Decoder::Undecided(limit) = *self {
-            let sink = Limited {
-                out: Vec::new(),
-                total: 0,
-                limit,
+        if let Decoder::Undecided { out, first } = self {
+            let (a, b) = match (*first, data) {
+                (Some(a), [b, ..]) => (a, *b),
+                (None, [a, b, ..]) => (*a, *b),
+                (None, [a]) => {
+                    *first = Some(*a);
+                    return Ok(());
+                }
+                (_, []) => return Ok(()),
             };
+            let (first, sink) = (*first, Limited::new(out.out.clone(), out.limit));
             // A zlib header: compression method 8, and the check bits.
-            let zlib = data.len() >= 2
-                && data[0] & 0x0f == 8
-                && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
+            let zlib = a & 0x0f == 8 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
             *self = if zlib {
                 Decoder::Zlib(ZlibDecoder::new(sink))
             } else {
                 Decoder::Raw(DeflateDecoder::new(sink))
             };
+            if let Some(first) = first {
+                self.write(&[first])?;
+            }
         }
         match self {
-            Decoder::Undecided(_) => unreachable!("decided above"),
+            Decoder::Undecided { .. } => unreachable!("decided above"),
             Decoder::Gzip(d) => d.write_all(data),
             Decoder::Zlib(d) => d.write_all(data),
             Decoder::Raw(d) => d.write_all(data),
@@ -161,7 +178,7 @@ impl Decoder {
 
     fn finish(&mut self) -> std::io::Result<()> {
         match self {
-            Decoder::Undecided(_) => Err(std::io::Error::other("empty compressed body")),
+            Decoder::Undecided { .. } => Err(std::io::Error::other("empty compressed body")),
             Decoder::Gzip(d) => d.try_finish(),
             Decoder::Zlib(d) => d.try_finish(),
             Decoder::Raw(d) => d.try_finish(),
@@ -197,13 +214,13 @@ fn decode(mut response: Response, limit: u64) -> Response {
     let control = encoded.control();
     let relay = Rc::new(Relay(encoded));
     sink.set_control(relay.clone());
+    let decoded = Limited::new(sink.clone(), limit);
     let mut decoder = match coding {
-        Coding::Gzip => Decoder::Gzip(GzDecoder::new(Limited {
-            out: Vec::new(),
-            total: 0,
-            limit,
-        })),
-        Coding::Deflate => Decoder::Undecided(limit),
+        Coding::Gzip => Decoder::Gzip(GzDecoder::new(decoded)),
+        Coding::Deflate => Decoder::Undecided {
+            out: decoded,
+            first: None,
+        },
     };
     let mut failed = false;
     let abort = move || {
@@ -225,21 +242,13 @@ fn decode(mut response: Response, limit: u64) -> Response {
         };
         match outcome {
             Ok(end) => {
-                if let Decoder::Gzip(_) | Decoder::Zlib(_) | Decoder::Raw(_) = decoder {
-                    let out = std::mem::take(&mut decoder.sink().out);
-                    if !out.is_empty() {
-                        sink.data(&out);
-                    }
-                }
                 if let Some(trailers) = end {
                     sink.end(Ok(trailers));
                 }
             }
             Err(error) => {
                 failed = true;
-                let error = if matches!(&decoder, Decoder::Gzip(_) | Decoder::Zlib(_) | Decoder::Raw(_))
-                    && decoder.sink().total > limit
-                {
+                let error = if decoder.sink().total > limit {
                     ClientError::DecodedTooLarge { limit }
                 } else {
                     ClientError::Decoding(error.to_string())

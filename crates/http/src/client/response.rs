@@ -194,6 +194,14 @@ fn deliver(cell: &Rc<RefCell<Inner>>) {
             inner.delivering = false;
             if end.is_none() {
                 inner.reader = Some(reader);
+                // The delivered buffer is kept for the next bytes rather
+                // than allocating one per read (none larger than a pause
+                // can leave, and none after the end).
+                if inner.buffered.is_empty() && data.capacity() <= 2 * BODY_HIGH_WATER {
+                    let mut data = data;
+                    data.clear();
+                    inner.buffered = data;
+                }
             }
             let resume_now = inner.source_paused && !inner.paused;
             inner.source_paused &= !resume_now;

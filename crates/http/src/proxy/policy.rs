@@ -5,7 +5,7 @@ use std::rc::Rc;
 use gyre_core::{Deferred, Failure};
 
 use crate::HeaderMap;
-use crate::resource::{CredentialChecker, Unauthorized, decode_base64};
+use crate::resource::{CredentialChecker, Unauthorized, basic_credentials};
 
 /// Decides whether a forward-proxy request may go to `host:port`
 /// (`tunnel` is true for `CONNECT`). Closures `Fn(&str, u16, bool) -> bool`
@@ -94,21 +94,9 @@ impl ProxyAuth {
     /// Checks the request's credentials: fires with the user, or fails
     /// with [`Unauthorized`] (missing, malformed or wrong).
     pub fn check(&self, headers: &HeaderMap) -> Deferred<String> {
-        match credentials(headers) {
+        match basic_credentials(headers, "proxy-authorization") {
             Some((user, password)) => self.checker.check(&user, &password),
             None => Deferred::fail(Failure::new(Unauthorized)),
         }
     }
-}
-
-/// The username and password of a `Proxy-Authorization: Basic` field.
-fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get_str("proxy-authorization")?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(decode_base64(token.trim())?).ok()?;
-    let (user, password) = decoded.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
 }

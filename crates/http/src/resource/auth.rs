@@ -9,7 +9,8 @@ use std::rc::Rc;
 use gyre_core::Deferred;
 use ring::digest::{SHA256, digest};
 
-use crate::wire::{ResponseHead, StatusCode};
+pub use crate::base64::decode as decode_base64;
+use crate::wire::{HeaderMap, ResponseHead, StatusCode};
 
 use super::methods::log_send;
 use super::ready::ErrorPage;
@@ -85,38 +86,6 @@ impl CredentialChecker for InMemoryChecker {
     }
 }
 
-/// Decodes standard base64 (with padding); `None` if malformed.
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for (index, quad) in bytes.chunks(4).enumerate() {
-        let last = index == bytes.len() / 4 - 1;
-        let padding = quad.iter().rev().take_while(|b| **b == b'=').count();
-        if padding > 2 || (padding > 0 && !last) {
-            return None;
-        }
-        let mut value = 0u32;
-        for &byte in &quad[..4 - padding] {
-            let digit = match byte {
-                b'A'..=b'Z' => byte - b'A',
-                b'a'..=b'z' => byte - b'a' + 26,
-                b'0'..=b'9' => byte - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => return None,
-            };
-            value = value << 6 | u32::from(digit);
-        }
-        value <<= 6 * padding as u32;
-        let decoded = value.to_be_bytes();
-        out.extend_from_slice(&decoded[1..4 - padding]);
-    }
-    Some(out)
-}
-
 /// Guards a tree with HTTP Basic auth: without valid credentials the
 /// answer is `401` with `WWW-Authenticate: Basic realm="…"`; with them the
 /// walk continues into the tree, [`SiteRequest::user`] telling who.
@@ -164,7 +133,14 @@ impl BasicAuth {
 
 /// The `user:password` of an `Authorization: Basic` field.
 fn credentials(request: &SiteRequest) -> Option<(String, String)> {
-    let field = request.headers().get_str("authorization")?.trim();
+    basic_credentials(request.headers(), "authorization")
+}
+
+/// The username and password of a `Basic` credentials field named `name`
+/// (`Authorization`, `Proxy-Authorization`); `None` when it is missing,
+/// of another scheme, or malformed.
+pub(crate) fn basic_credentials(headers: &HeaderMap, name: &str) -> Option<(String, String)> {
+    let field = headers.get_str(name)?.trim();
     let (scheme, encoded) = field.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

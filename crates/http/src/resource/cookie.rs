@@ -1,7 +1,10 @@
 //! Cookies (RFC 6265): parsing `Cookie`, building `Set-Cookie`.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+pub use crate::date::format_http_date as http_date;
+use crate::wire::token::is_token;
 
 /// The most cookies taken from one `Cookie` field; the rest is ignored.
 const MAX_COOKIES: usize = 256;
@@ -25,7 +28,7 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
         .filter_map(|piece| {
             let (name, value) = piece.split_once('=')?;
             let name = name.trim();
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 return None;
             }
             let value = value.trim();
@@ -37,13 +40,6 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
         })
         .take(MAX_COOKIES)
         .collect()
-}
-
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 6265 `cookie-octet`: printable ASCII except space, `"`, `,`, `;`, `\`.
@@ -120,7 +116,7 @@ impl SetCookie {
     /// A cookie `name=value`; the name must be a token and the value
     /// cookie-octets.
     pub fn new(name: &str, value: &str) -> Result<SetCookie, CookieError> {
-        if !is_token(name) {
+        if !is_token(name.as_bytes()) {
             return Err(CookieError::InvalidName);
         }
         if !is_cookie_value(value) {
@@ -228,38 +224,10 @@ impl fmt::Display for SetCookie {
     }
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`); times before 1970
-/// are written as the epoch.
-pub fn http_date(time: SystemTime) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let days = seconds / 86_400;
-    let rest = seconds % 86_400;
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]

@@ -70,11 +70,13 @@ mod site;
 
 use std::rc::Rc;
 
+pub(crate) use auth::basic_credentials;
 pub use auth::{BasicAuth, CredentialChecker, InMemoryChecker, Unauthorized, decode_base64};
 pub use cookie::{CookieError, SameSite, SetCookie, http_date, parse_cookies};
 pub use deferred::DeferredResource;
 pub use gzip::{GzipEncoding, accepts_gzip};
 pub use methods::{Children, Methods, Node};
+pub(crate) use path::percent_unescape;
 pub use path::{MAX_SEGMENTS, PathError, decode_segment, split_path};
 pub use ready::{Data, ErrorPage, NameVirtualHost, Redirect, escape_html};
 pub use reply::{Reply, ReplySink};

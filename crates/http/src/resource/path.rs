@@ -93,24 +93,7 @@ pub fn split_path(path: &str) -> Result<Vec<String>, PathError> {
 
 /// Percent-decodes one segment, refusing what could be misread later.
 pub fn decode_segment(segment: &str) -> Result<String, PathError> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte == b'%' {
-            let high = bytes.get(index + 1).and_then(|b| hex(*b));
-            let low = bytes.get(index + 2).and_then(|b| hex(*b));
-            let (Some(high), Some(low)) = (high, low) else {
-                return Err(PathError::BadEscape);
-            };
-            out.push(high << 4 | low);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
+    let out = percent_unescape(segment).ok_or(PathError::BadEscape)?;
     if out.contains(&0) {
         return Err(PathError::Nul);
     }
@@ -119,6 +102,28 @@ pub fn decode_segment(segment: &str) -> Result<String, PathError> {
         return Err(PathError::EncodedDotSegment);
     }
     Ok(decoded)
+}
+
+/// The bytes of `segment` with its `%XX` escapes decoded; `None` for a
+/// `%` not followed by two hexadecimal digits. Shared with the static
+/// files' path checks, which judge the result by their own rules.
+pub(crate) fn percent_unescape(segment: &str) -> Option<Vec<u8>> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'%' {
+            let high = bytes.get(index + 1).and_then(|b| hex(*b))?;
+            let low = bytes.get(index + 2).and_then(|b| hex(*b))?;
+            out.push(high << 4 | low);
+            index += 3;
+        } else {
+            out.push(byte);
+            index += 1;
+        }
+    }
+    Some(out)
 }
 
 fn hex(byte: u8) -> Option<u8> {

@@ -10,21 +10,7 @@ use crate::wire::{Method, ResponseHead, StatusCode};
 use super::methods::{Methods, log_send};
 use super::{Reply, Resource, SiteRequest, render_tree};
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::static_files::escape_html;
 
 /// A small HTML error page with a status (Twisted's `ErrorPage`;
 /// [`ErrorPage::not_found`] is its `NoResource`). A leaf: whatever follows

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::wire::HeaderMap;
 
-use super::date::{parse_http_date, unix_seconds};
+use crate::date::{parse_http_date, unix_seconds};
 
 /// The validators of one file version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::SystemTime;
 
-use super::date::format_http_date;
+use crate::date::format_http_date;
 
 /// One row of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,7 +37,6 @@
 //! ```
 
 mod conditional;
-mod date;
 mod listing;
 mod mime;
 mod path;
@@ -48,8 +47,8 @@ mod serve;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+pub use crate::date::{format_http_date, format_log_time, parse_http_date};
 pub use conditional::{Precondition, Validators, etag_matches, evaluate_preconditions, if_range_allows};
-pub use date::{format_http_date, format_log_time, parse_http_date};
 pub use listing::{ListingEntry, escape_html, percent_encode_segment, render_listing, sort_entries};
 pub use mime::{DEFAULT_TYPE, MimeTypes};
 pub use path::{PathError, check_segments, is_inside, percent_decode, resolve, split_path};

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::resource::percent_unescape;
+
 /// Why a path was refused before touching the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathError {
@@ -20,23 +22,7 @@ pub enum PathError {
 
 /// Decodes `%XX` escapes of one segment.
 pub fn percent_decode(segment: &str) -> Result<String, PathError> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(PathError::BadEscape)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| PathError::BadEscape)?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(PathError::BadEscape);
-            }
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| PathError::BadEscape)?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
+    let out = percent_unescape(segment).ok_or(PathError::BadEscape)?;
     String::from_utf8(out).map_err(|_| PathError::NotUtf8)
 }
 

@@ -51,6 +51,8 @@ pub(crate) struct FileSender {
     file: File,
     pieces: RefCell<VecDeque<Piece>>,
     chunk: usize,
+    /// The chunk read from the file, reused for every chunk.
+    buf: RefCell<Vec<u8>>,
     busy: Cell<bool>,
     again: Cell<bool>,
     done: Cell<bool>,
@@ -64,6 +66,7 @@ impl FileSender {
             file,
             pieces: RefCell::new(pieces.into()),
             chunk: chunk.max(1),
+            buf: RefCell::new(Vec::new()),
             busy: Cell::new(false),
             again: Cell::new(false),
             done: Cell::new(false),
@@ -84,7 +87,10 @@ impl FileSender {
             Some(Piece::Bytes(bytes)) => self.response.write(&bytes),
             Some(Piece::File(range)) => {
                 let want = (range.end - range.start).min(self.chunk as u64) as usize;
-                let mut buf = vec![0; want];
+                // Not re-entered while borrowed: a nested resume_producing
+                // only sets `again` (see `busy`).
+                let mut buf = self.buf.borrow_mut();
+                buf.resize(want, 0);
                 match self.file.read_at(&mut buf, range.start) {
                     Ok(read) if read > 0 => {
                         let next = range.start + read as u64;

@@ -5,8 +5,12 @@
 //! events out with [`poll_event`](WebSocketConnection::poll_event),
 //! messages in with `send_*`, bytes out with
 //! [`poll_transmit`](WebSocketConnection::poll_transmit). A frame is read
-//! once it is whole (never more than `max_frame_size` plus its header is
-//! buffered); a message is assembled up to `max_message_size`.
+//! once it is whole; a message is assembled up to `max_message_size`.
+//! `handle_input` keeps whatever it is given: a caller that polls events
+//! until `None` after each input (as [`WebSocketProtocol`] does) leaves at
+//! most one partial frame, `max_frame_size` plus its header, buffered.
+//!
+//! [`WebSocketProtocol`]: crate::websocket::WebSocketProtocol
 
 use std::collections::VecDeque;
 
@@ -212,7 +216,8 @@ impl WebSocketConnection {
                     let mut partial = self.message.take().expect("a message is open");
                     if partial.compressed {
                         let deflate = self.deflate.as_mut().expect("compressed only with deflate");
-                        partial.data = deflate.inflate(&partial.data, self.config.max_message_size)?;
+                        partial.data = deflate
+                            .inflate(std::mem::take(&mut partial.data), self.config.max_message_size)?;
                     }
                     let message = if partial.text {
                         Message::Text(String::from_utf8(partial.data).map_err(|_| WsError::InvalidUtf8)?)

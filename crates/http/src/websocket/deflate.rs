@@ -209,10 +209,10 @@ impl Deflater {
         out
     }
 
-    /// Inflates one message, refusing more than `limit` bytes of output.
-    pub(crate) fn inflate(&mut self, data: &[u8], limit: usize) -> Result<Vec<u8>, WsError> {
-        let mut input = Vec::with_capacity(data.len() + 4);
-        input.extend_from_slice(data);
+    /// Inflates one message, refusing more than `limit` bytes of output;
+    /// takes the compressed bytes to append the stripped tail in place
+    /// rather than copy the message.
+    pub(crate) fn inflate(&mut self, mut input: Vec<u8>, limit: usize) -> Result<Vec<u8>, WsError> {
         input.extend_from_slice(&TAIL);
         let mut out: Vec<u8> = Vec::new();
         let start = self.decompress.total_in();

@@ -7,7 +7,7 @@ use std::fmt;
 use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::websocket::base64;
+use crate::base64;
 use crate::wire::token::list_elements;
 use crate::wire::{HeaderMap, Method, RequestHead, ResponseHead, StatusCode, Version};
 

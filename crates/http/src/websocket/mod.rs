@@ -44,7 +44,6 @@
 //! assert!(server.wants_close());
 //! ```
 
-mod base64;
 mod client;
 mod connection;
 mod deflate;

@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod hello;
+pub mod peers;
 pub mod transcript;

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::date::days_from_civil;
+
 /// The largest `Set-Cookie` value looked at (RFC 6265 asks for at least 4096 bytes).
 pub const MAX_SET_COOKIE: usize = 8192;
 
@@ -155,23 +157,13 @@ pub fn parse_cookie_date(text: &str) -> Option<SystemTime> {
     if !(1..=31).contains(&day) || year < 1601 || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let days = days_from_civil(year as i64, month as i64, day as i64);
+    let days = days_from_civil(year as i64, month as u32, day as u32);
     let seconds = days * 86400 + (hour * 3600 + minute * 60 + second) as i64;
     if seconds >= 0 {
         UNIX_EPOCH.checked_add(Duration::from_secs(seconds as u64))
     } else {
         UNIX_EPOCH.checked_sub(Duration::from_secs(seconds.unsigned_abs()))
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

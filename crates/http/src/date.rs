@@ -9,6 +9,10 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// 10000-01-01T00:00:00Z in seconds since the epoch: the first time an
+/// HTTP-date (four-digit years) cannot express.
+const YEAR_10000: u64 = 253_402_300_800;
+
 /// Whole seconds since the epoch (times before it count as the epoch).
 pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
@@ -27,7 +31,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let yoe = year.rem_euclid(400);
@@ -143,5 +148,7 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
         return None; // 31 Feb and the like
     }
     let seconds = days as u64 * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(seconds))
+    // A leap second on the last day of 9999 would land in a year no
+    // HTTP-date can be written with.
+    (seconds < YEAR_10000).then(|| UNIX_EPOCH + Duration::from_secs(seconds))
 }

@@ -1,5 +1,6 @@
-//! Standard base64 (RFC 4648 §4, padded), the only encoding the handshake
-//! needs: small enough to own rather than depend on.
+//! Standard base64 (RFC 4648 §4, padded), the only encoding HTTP here
+//! needs (Basic credentials, the WebSocket handshake): small enough to own
+//! rather than depend on.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -26,7 +27,7 @@ fn value(c: u8) -> Option<u32> {
 
 /// Decodes padded base64, refusing anything non-canonical (bad length,
 /// stray characters, padding in the middle, non-zero trailing bits).
-pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+pub fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if !bytes.len().is_multiple_of(4) {
         return None;
