@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
-use support::{port_after, signal_and_wait};
+use support::port_after;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -47,7 +47,7 @@ fn socat(port: u16, input: &[u8]) -> Vec<u8> {
 
 /// Sends SIGTERM and waits (bounded) for the exit status.
 fn terminate(mut child: KillOnDrop) -> std::process::ExitStatus {
-    signal_and_wait(&mut child.0, "TERM", LIMIT)
+    child.signal_and_wait("TERM", LIMIT)
 }
 
 /// Python's `http.server` on a fresh directory with `file.txt`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use gyre::cli::web::{WebOptions, parse};
 use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
-use support::{port_after, signal_and_wait};
+use support::port_after;
 
 fn gyre() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gyre"))
@@ -59,7 +59,7 @@ impl Web {
 
     /// Sends `signal` and waits (bounded) for the exit.
     fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
-        signal_and_wait(&mut self.child.0, signal, Duration::from_secs(30))
+        self.child.signal_and_wait(signal, Duration::from_secs(30))
     }
 }
 

@@ -144,19 +144,6 @@ fn spawn_child(test: &str, mode: &str, stdin: Stdio, stdout: Stdio) -> KillOnDro
     KillOnDrop(child)
 }
 
-/// Waits for the child to exit; fails the test (the guard kills it) after
-/// the time limit.
-fn wait_bounded(child: &mut KillOnDrop) -> std::process::ExitStatus {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the child did not finish in time");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Reads the child's stdout on a thread, sending chunks; an empty chunk
 /// means end of file.
 fn reader(mut stdout: std::process::ChildStdout) -> mpsc::Receiver<Vec<u8>> {
@@ -224,7 +211,7 @@ fn stdio_over_pipes_talks_and_ends_cleanly() {
     );
     drop(stdin); // end of file
     assert_eq!(read_until(&output, &mut seen, None), b"HELLO\nGYRE STDIO\nbye\n");
-    let status = wait_bounded(&mut child);
+    let status = child.wait_bounded(LIMIT);
     assert!(status.success(), "the child's checks failed: {status}");
 }
 
@@ -248,7 +235,7 @@ fn stdio_over_regular_files_reads_to_the_end() {
         stdin.into(),
         stdout.into(),
     );
-    let status = wait_bounded(&mut child);
+    let status = child.wait_bounded(LIMIT);
     assert!(status.success(), "the child's checks failed: {status}");
     let written = std::fs::read(&output).unwrap();
     let mut expected = text.to_ascii_uppercase();
@@ -287,6 +274,6 @@ fn stdio_on_one_socket_half_closes_its_output() {
     );
     ours.write_all(b"more\n").unwrap();
     ours.shutdown(std::net::Shutdown::Write).unwrap();
-    let status = wait_bounded(&mut child);
+    let status = child.wait_bounded(LIMIT);
     assert!(status.success(), "the child's checks failed: {status}");
 }

@@ -247,15 +247,7 @@ fn netcat_chats_with_a_plain_socket_through_chat_server() {
     assert_eq!(heard, "from a plain socket\n");
     // nc's end of input half-closes; the server closes, and nc exits.
     drop(nc_in);
-    let deadline = std::time::Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = nc.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "nc did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success());
+    assert!(nc.wait_bounded(LIMIT).success());
     let mut rest = Vec::new();
     me.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let _ = me.read_to_end(&mut rest);

@@ -7,7 +7,7 @@ mod unix_support;
 
 use std::io::BufRead;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tcp_support::programs::{example, require, run};
 use unix_support::{KillOnDrop, ScratchDir};
@@ -77,13 +77,7 @@ fn socat_talks_to_the_example_server_and_sigterm_removes_the_file() {
     );
     assert_eq!(out, b"hi socat\n");
     // A graceful stop (SIGTERM) closes the port, which removes its file.
-    let pid = rustix::process::Pid::from_raw(server.0.id() as i32).unwrap();
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    let deadline = Instant::now() + LIMIT;
-    while server.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "unix_echo ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    server.signal_and_wait("TERM", LIMIT);
     assert!(!path.exists(), "the socket file is removed on a graceful stop");
 }
 

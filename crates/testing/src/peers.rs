@@ -35,6 +35,39 @@ pub fn require_program(program: &str, package: &str) {
 #[derive(Debug)]
 pub struct KillOnDrop(pub Child);
 
+impl KillOnDrop {
+    /// Waits for the child to exit, at most `limit`; fails the test after
+    /// that (and the guard then kills it).
+    #[track_caller]
+    pub fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("waiting for the child") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "child {} did not exit within {limit:?}",
+                self.0.id()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `signal` (a name for `kill -s`: `TERM`, `INT`, `HUP`) and waits,
+    /// at most `limit`, for the exit status: how a test checks a clean stop.
+    #[track_caller]
+    pub fn signal_and_wait(&mut self, signal: &str, limit: Duration) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
+        assert!(
+            sent.is_ok_and(|status| status.success()),
+            "kill -s {signal} {pid} failed"
+        );
+        self.wait_bounded(limit)
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{ChildStdout, Command};
 use std::rc::Rc;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bounded::{Leave, within};
 use gyre_core::datagram::{DatagramProtocol, DatagramTransport};
@@ -112,8 +112,6 @@ pub use gyre_testing::peers::KillOnDrop as ChildGuard;
 pub trait ChildGuardExt {
     /// Starts `command`, guarded.
     fn spawn(command: &mut Command) -> ChildGuard;
-    /// Waits for the child to exit, at most `limit`; kills it after that.
-    fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus;
     /// Reads lines of the child's stdout (which must be piped) on a thread,
     /// so a test can wait for one with a deadline.
     fn stdout_lines(&mut self) -> Lines;
@@ -125,23 +123,6 @@ impl ChildGuardExt for ChildGuard {
             .spawn()
             .unwrap_or_else(|error| panic!("could not start {command:?}: {error}"));
         ChildGuard(child)
-    }
-
-    #[track_caller]
-    fn wait_bounded(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            // The guard kills and reaps the child when the panic drops it.
-            assert!(
-                Instant::now() < deadline,
-                "child {} did not exit within {limit:?}",
-                self.0.id()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     fn stdout_lines(&mut self) -> Lines {
