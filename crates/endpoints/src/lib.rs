@@ -124,7 +124,7 @@ pub use hostname::HostnameEndpoint;
 pub use reconnecting::ReconnectingClientFactory;
 pub use registry::EndpointRegistry;
 pub use resolver::{HostResolver, StaticResolver, ThreadedResolver};
-pub use run::listen_and_run;
+pub use run::{listen_all_and_run, listen_and_run};
 pub use service::ClientService;
 pub use stdio::StdioEndpoint;
 pub use systemd::SystemdEndpoint;

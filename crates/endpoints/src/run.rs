@@ -26,17 +26,48 @@ pub fn listen_and_run(
     factory: SharedFactory,
     announce: impl FnOnce(&Address) + 'static,
 ) -> Result<(), Failure> {
-    let failed: Rc<RefCell<Option<Failure>>> = Rc::default();
-    let record = failed.clone();
-    let stopper = reactor.clone();
-    drop(endpoint.listen(factory).then(move |result| match result {
-        Ok(port) => announce(&port.host()),
-        Err(failure) => {
-            *record.borrow_mut() = Some(failure.context("cannot listen"));
-            let reactor = stopper.clone();
-            stopper.call_when_running(move || drop(reactor.stop()));
+    let announce = RefCell::new(Some(announce));
+    listen_all_and_run(reactor, &[("", endpoint)], factory, move |_, address| {
+        if let Some(announce) = announce.borrow_mut().take() {
+            announce(address);
         }
-    }));
+    })
+}
+
+/// [`listen_and_run`] on several endpoints sharing one factory (a server on
+/// IPv4 and IPv6, plain and TLS): each is given with a label (its
+/// description, say) that `announce` receives with the bound address and
+/// that names the endpoint in the error when it cannot listen. One failed
+/// listen stops the reactor.
+///
+/// # Errors
+/// Why the first endpoint that failed could not listen, or why the
+/// reactor could not run.
+pub fn listen_all_and_run(
+    reactor: &Reactor,
+    endpoints: &[(&str, &dyn ServerEndpoint)],
+    factory: SharedFactory,
+    announce: impl Fn(&str, &Address) + 'static,
+) -> Result<(), Failure> {
+    let failed: Rc<RefCell<Option<Failure>>> = Rc::default();
+    let announce = Rc::new(announce);
+    for &(label, endpoint) in endpoints {
+        let (record, stopper, announce) = (failed.clone(), reactor.clone(), announce.clone());
+        let label = label.to_owned();
+        drop(endpoint.listen(factory.clone()).then(move |result| match result {
+            Ok(port) => announce(&label, &port.host()),
+            Err(failure) => {
+                let context = match label.as_str() {
+                    "" => "cannot listen".to_owned(),
+                    label => format!("cannot listen on {label}"),
+                };
+                record.borrow_mut().get_or_insert(failure.context(context));
+                // The Deferred may fire before the loop runs: stop once it does.
+                let reactor = stopper.clone();
+                stopper.call_when_running(move || drop(reactor.stop()));
+            }
+        }));
+    }
     reactor.run()?;
     match failed.borrow_mut().take() {
         Some(failure) => Err(failure),

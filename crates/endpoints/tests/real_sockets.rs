@@ -180,3 +180,32 @@ fn unknown_prefixes_and_missing_tls_are_parse_errors() {
     assert!(custom.server_from_string(&reactor, "tcp:0").is_err());
     reactor.close();
 }
+
+#[test]
+fn listen_all_and_run_announces_each_endpoint_and_names_the_one_that_failed() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = format!("tcp:{}:interface=127.0.0.1", taken.local_addr().unwrap().port());
+    let reactor = Reactor::new().unwrap();
+    let registry = EndpointRegistry::default();
+    let free = registry
+        .server_from_string(&reactor, "tcp:0:interface=127.0.0.1")
+        .unwrap();
+    let blocked = registry.server_from_string(&reactor, &busy).unwrap();
+    let announced = Rc::new(RefCell::new(Vec::new()));
+    let record = announced.clone();
+    let factory = SharedFactory::new(protocol_factory(|_: &Address| Echo));
+    let failure = gyre_endpoints::listen_all_and_run(
+        &reactor,
+        &[("free", &*free), ("busy", &*blocked)],
+        factory,
+        move |label, address| {
+            record
+                .borrow_mut()
+                .push((label.to_owned(), address.port().is_some()))
+        },
+    )
+    .expect_err("the busy endpoint cannot listen");
+    assert!(failure.to_string().contains("cannot listen on busy"), "{failure}");
+    assert_eq!(*announced.borrow(), [("free".to_owned(), true)]);
+    reactor.close();
+}

@@ -11,8 +11,8 @@
 
 use std::rc::Rc;
 
-use gyre_core::SharedFactory;
-use gyre_endpoints::EndpointRegistry;
+use gyre_core::{Address, SharedFactory};
+use gyre_endpoints::{EndpointRegistry, listen_and_run};
 use gyre_http::server::HttpServer;
 use gyre_http::static_files::StaticFiles;
 use gyre_reactor::Reactor;
@@ -28,19 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .server_from_string(&reactor, &description)
         .map_err(|error| error.to_string())?;
     let server = HttpServer::new(Rc::new(reactor.clone()), StaticFiles::new(root));
-    let stopper = reactor.clone();
-    drop(
-        endpoint
-            .listen(SharedFactory::new(server))
-            .then(move |result| match result {
-                Ok(port) => println!("listening on {}", port.host()),
-                Err(failure) => {
-                    eprintln!("cannot listen: {failure}");
-                    let reactor = stopper.clone();
-                    stopper.call_when_running(move || drop(reactor.stop()));
-                }
-            }),
-    );
-    reactor.run()?;
+    let announce = |address: &Address| println!("listening on {address}");
+    listen_and_run(&reactor, &*endpoint, SharedFactory::new(server), announce).map_err(|f| f.to_string())?;
     Ok(())
 }

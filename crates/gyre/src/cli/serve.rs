@@ -1,11 +1,8 @@
 //! What every serving subcommand shares: listen on each `--listen`
 //! endpoint, say where, and run until SIGINT or SIGTERM.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use gyre_core::{Address, SharedFactory};
-use gyre_endpoints::EndpointRegistry;
+use gyre_endpoints::{EndpointRegistry, ServerEndpoint, listen_all_and_run};
 use gyre_reactor::Reactor;
 
 /// SIGINT and SIGTERM (the same numbers on every Unix gyre runs on); the
@@ -21,26 +18,15 @@ pub fn serve_until_stopped(
     reactor: &Reactor,
     listen: &[String],
     factory: SharedFactory,
-    announce: impl Fn(&Address, &str) + Clone + 'static,
+    announce: impl Fn(&Address, &str) + 'static,
 ) -> Result<(), String> {
     let registry = EndpointRegistry::default();
-    let failed = Rc::new(Cell::new(false));
+    let mut endpoints = Vec::new();
     for description in listen {
         let endpoint = registry
             .server_from_string(reactor, description)
             .map_err(|error| format!("--listen {description}: {error}"))?;
-        let (failed, stopper) = (failed.clone(), reactor.clone());
-        let (description, announce) = (description.clone(), announce.clone());
-        let command = command.to_owned();
-        drop(endpoint.listen(factory.clone()).then(move |result| match result {
-            Ok(port) => announce(&port.host(), &description),
-            Err(failure) => {
-                eprintln!("{command}: cannot listen on {description}: {failure}");
-                failed.set(true);
-                let reactor = stopper.clone();
-                stopper.call_when_running(move || drop(reactor.stop()));
-            }
-        }));
+        endpoints.push((description.as_str(), endpoint));
     }
     for signal in STOP_SIGNALS {
         let command = command.to_owned();
@@ -48,10 +34,14 @@ pub fn serve_until_stopped(
             eprintln!("{command}: signal {number}, stopping")
         });
     }
-    reactor.run().map_err(|error| error.to_string())?;
-    if failed.get() {
-        return Err("not every endpoint could listen".to_owned());
-    }
+    let labelled: Vec<(&str, &dyn ServerEndpoint)> = endpoints
+        .iter()
+        .map(|(description, endpoint)| (*description, &**endpoint))
+        .collect();
+    listen_all_and_run(reactor, &labelled, factory, move |description, address| {
+        announce(address, description)
+    })
+    .map_err(|failure| failure.to_string())?;
     eprintln!("{command}: stopped");
     Ok(())
 }
