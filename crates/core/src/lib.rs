@@ -50,6 +50,7 @@
 //! ```
 
 pub mod address;
+pub mod calendar;
 pub mod capability;
 pub mod clock;
 pub mod connector;

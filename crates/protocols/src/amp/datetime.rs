@@ -9,6 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use gyre_core::calendar::{civil_from_days, days_from_civil, days_in_month};
+
 use super::errors::ValueError;
 use super::types::{Argument, DecodeContext, EncodeContext};
 
@@ -39,48 +41,6 @@ pub struct DateTime {
     offset_minutes: i16,
 }
 
-fn is_leap(year: u16) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date `days` after 1970-01-01 (Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 fn invalid(detail: impl Into<String>) -> ValueError {
     ValueError::new("DateTime", detail)
 }
@@ -92,7 +52,10 @@ impl DateTime {
         if !(1..=9999).contains(&year) {
             return Err(invalid(format!("year {year} is outside 1 to 9999")));
         }
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        if !(1..=12).contains(&month)
+            || day == 0
+            || u32::from(day) > days_in_month(i64::from(year), u32::from(month))
+        {
             return Err(invalid(format!("{year:04}-{month:02}-{day:02} is not a date")));
         }
         if hour > 23 || minute > 59 || second > 59 {
@@ -166,7 +129,7 @@ impl DateTime {
 
     /// Microseconds since the Unix epoch (negative before it).
     pub fn unix_micros(&self) -> i64 {
-        let days = days_from_civil(i64::from(self.year), i64::from(self.month), i64::from(self.day));
+        let days = days_from_civil(i64::from(self.year), u32::from(self.month), u32::from(self.day));
         let seconds = i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
         days * MICROS_PER_DAY + seconds * 1_000_000 + i64::from(self.microsecond)
             - i64::from(self.offset_minutes) * MICROS_PER_MINUTE

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use gyre_core::calendar::civil_from_days;
+
 /// Characters per chargen line before its CRLF (RFC 864).
 pub const CHARGEN_LINE: usize = 72;
 /// The 95 printing ASCII characters, space included, cycle through the lines.
@@ -67,21 +69,6 @@ pub fn rfc868_time(at: SystemTime) -> u32 {
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
     };
     (unix.wrapping_add(SECONDS_1900_TO_1970) as u64 & 0xFFFF_FFFF) as u32
-}
-
-/// Year, month (1–12) and day of the month of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The RFC 867 daytime line: the time in UTC as C's `asctime` writes it
