@@ -23,6 +23,18 @@ pub trait ReactorTcp {
         backlog: u32,
     ) -> Result<ListeningPort, Failure>;
 
+    /// [`listen_tcp`](Self::listen_tcp) with `SO_REUSEPORT` set before the
+    /// bind, so that several sockets (one per worker thread, each on its own
+    /// reactor) listen on one port and the kernel spreads connections among
+    /// them. A reactor that cannot do that fails with `CannotListen` rather
+    /// than listening unshared, which would leave all but one worker idle.
+    fn listen_tcp_reuse_port(
+        &self,
+        addr: SocketAddr,
+        factory: SharedFactory,
+        backlog: u32,
+    ) -> Result<ListeningPort, Failure>;
+
     /// Connects to `addr`, giving up after `timeout`, optionally from a local
     /// `bind_address`. The factory hears how it went.
     fn connect_tcp(

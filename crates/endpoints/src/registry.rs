@@ -14,6 +14,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::grammar::Description;
 use crate::hostname::HostnameEndpoint;
 use crate::resolver::{HostResolver, ThreadedResolver};
+use crate::shared_ports::SharedPorts;
 use crate::spec::{ClientSpec, ServerSpec};
 use crate::stdio::StdioEndpoint;
 use crate::systemd::SystemdEndpoint;
@@ -44,8 +45,10 @@ impl Default for EndpointRegistry {
     /// `stdio`; clients `tcp`, `tls`, `unix`.
     fn default() -> Self {
         let mut registry = EndpointRegistry::empty();
-        for prefix in ["tcp", "tcp6", "unix", "ssl", "systemd", "stdio"] {
-            registry.register_server(prefix, builtin_server);
+        for prefix in BUILTIN_SERVERS {
+            registry.register_server(prefix, |reactor, description| {
+                builtin_server(reactor, description, None)
+            });
         }
         for prefix in ["tcp", "tls", "unix"] {
             registry.register_client(prefix, builtin_client);
@@ -54,7 +57,27 @@ impl Default for EndpointRegistry {
     }
 }
 
+/// The server prefixes [`EndpointRegistry::default`] knows.
+const BUILTIN_SERVERS: [&str; 6] = ["tcp", "tcp6", "unix", "ssl", "systemd", "stdio"];
+
 impl EndpointRegistry {
+    /// The same registry with its built-in server prefixes made for worker
+    /// threads that share ports: `tcp:`, `tcp6:` and `ssl:` listen with
+    /// `SO_REUSEPORT` through `ports` (see [`SharedPorts`]); `unix:`,
+    /// `systemd:` and `stdio:`, which one process cannot bind several
+    /// times, are refused with a parse error that says so. Wrappers such as
+    /// `haproxy:` build their inner endpoint through these parsers, so they
+    /// are shared too.
+    pub fn shared_ports(mut self, ports: SharedPorts) -> Self {
+        for prefix in BUILTIN_SERVERS {
+            let ports = ports.clone();
+            self.register_server(prefix, move |reactor, description| {
+                builtin_server(reactor, description, Some(&ports))
+            });
+        }
+        self
+    }
+
     /// A registry that knows no prefix.
     pub fn empty() -> Self {
         EndpointRegistry {
@@ -199,16 +222,29 @@ impl fmt::Debug for EndpointRegistry {
 fn builtin_server(
     reactor: &Reactor,
     description: &Description,
+    shared: Option<&SharedPorts>,
 ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
     let spec = ServerSpec::parse(description)?.ok_or_else(|| {
         description.error(ParseErrorKind::UnknownPrefix(description.prefix.value.clone()), 0)
     })?;
+    let shareable = matches!(spec, ServerSpec::Tcp(_) | ServerSpec::Ssl(_));
+    if shared.is_some() && !shareable {
+        let what = format!(
+            "{}: with several workers (only tcp:, tcp6: and ssl: ports can be shared)",
+            description.prefix.value
+        );
+        return Err(description.error(ParseErrorKind::Unsupported(what), 0));
+    }
     Ok(match spec {
         ServerSpec::Tcp(tcp) => {
-            Rc::new(TcpServerEndpoint::new(reactor.clone(), tcp.address).backlog(tcp.backlog))
+            let endpoint = TcpServerEndpoint::new(reactor.clone(), tcp.address).backlog(tcp.backlog);
+            match shared {
+                Some(ports) => Rc::new(endpoint.shared(ports.clone())),
+                None => Rc::new(endpoint),
+            }
         }
         ServerSpec::Unix(unix) => Rc::new(UnixServerEndpoint::new(reactor.clone(), unix)),
-        ServerSpec::Ssl(ssl) => crate::tls::ssl_server(reactor, description, ssl)?,
+        ServerSpec::Ssl(ssl) => crate::tls::ssl_server(reactor, description, ssl, shared)?,
         ServerSpec::Systemd(systemd) => Rc::new(SystemdEndpoint::new(reactor.clone(), systemd)),
         ServerSpec::Stdio => Rc::new(StdioEndpoint::new(reactor.clone())),
     })

@@ -10,6 +10,7 @@ use gyre_core::deferred::Deferred;
 use gyre_core::interfaces::ReactorTcp;
 
 use crate::endpoint::{ClientEndpoint, Connection, ServerEndpoint, dial, listened};
+use crate::shared_ports::SharedPorts;
 use crate::spec::{DEFAULT_BACKLOG, DEFAULT_TIMEOUT};
 
 /// Listens on a TCP address (Twisted's `TCP4ServerEndpoint` and
@@ -19,6 +20,7 @@ pub struct TcpServerEndpoint<R> {
     reactor: R,
     address: SocketAddr,
     backlog: u32,
+    shared: Option<SharedPorts>,
 }
 
 impl<R: ReactorTcp> TcpServerEndpoint<R> {
@@ -28,6 +30,7 @@ impl<R: ReactorTcp> TcpServerEndpoint<R> {
             reactor,
             address,
             backlog: DEFAULT_BACKLOG,
+            shared: None,
         }
     }
 
@@ -36,11 +39,23 @@ impl<R: ReactorTcp> TcpServerEndpoint<R> {
         self.backlog = backlog;
         self
     }
+
+    /// Listens with `SO_REUSEPORT` on the port recorded in `ports`, so the
+    /// same endpoint on several worker threads shares one port.
+    pub fn shared(mut self, ports: SharedPorts) -> Self {
+        self.shared = Some(ports);
+        self
+    }
 }
 
 impl<R: ReactorTcp> ServerEndpoint for TcpServerEndpoint<R> {
     fn listen(&self, factory: SharedFactory) -> Deferred<ListeningPort> {
-        listened(self.reactor.listen_tcp(self.address, factory, self.backlog))
+        listened(match &self.shared {
+            None => self.reactor.listen_tcp(self.address, factory, self.backlog),
+            Some(ports) => ports.listen(self.address, |address| {
+                self.reactor.listen_tcp_reuse_port(address, factory, self.backlog)
+            }),
+        })
     }
 }
 

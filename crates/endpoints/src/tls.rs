@@ -18,6 +18,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::grammar::Description;
 use crate::hostname::{HostnameEndpoint, ascii_host};
 use crate::resolver::HostResolver;
+use crate::shared_ports::SharedPorts;
 use crate::tcp::TcpServerEndpoint;
 use crate::tls_spec::{SslServerSpec, TlsClientSpec, TlsTrust};
 
@@ -85,6 +86,7 @@ pub(crate) fn ssl_server(
     reactor: &Reactor,
     description: &Description,
     spec: SslServerSpec,
+    shared: Option<&SharedPorts>,
 ) -> Result<Rc<dyn ServerEndpoint>, ParseError> {
     let mut builder = TlsServerConfig::builder()
         .pem_files(&spec.cert_key, &spec.private_key)
@@ -108,7 +110,10 @@ pub(crate) fn ssl_server(
     let config = builder
         .build()
         .map_err(|failure| unusable(description, "privateKey", failure))?;
-    let tcp = TcpServerEndpoint::new(reactor.clone(), spec.tcp.address).backlog(spec.tcp.backlog);
+    let mut tcp = TcpServerEndpoint::new(reactor.clone(), spec.tcp.address).backlog(spec.tcp.backlog);
+    if let Some(ports) = shared {
+        tcp = tcp.shared(ports.clone());
+    }
     Ok(Rc::new(TlsServerEndpoint::new(Rc::new(tcp), config)))
 }
 

@@ -117,6 +117,8 @@ pub struct TcpServer {
     pub factory: SharedFactory,
     /// The listen queue length given.
     pub backlog: u32,
+    /// Whether it was `listen_tcp_reuse_port` (a port shared by workers).
+    pub reuse_port: bool,
     /// The port returned.
     pub port: MemoryPort,
 }

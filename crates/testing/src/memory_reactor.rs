@@ -176,6 +176,26 @@ impl MemoryReactor {
         addr
     }
 
+    fn record_tcp_listen(
+        &self,
+        addr: SocketAddr,
+        factory: SharedFactory,
+        backlog: u32,
+        reuse_port: bool,
+    ) -> Result<ListeningPort, Failure> {
+        self.check_listen(|| Address::tcp(addr))?;
+        let port = MemoryPort::start(Address::tcp(self.assign_port(addr)), factory.clone());
+        let handle = port.handle();
+        self.shared.tcp_servers.borrow_mut().push(TcpServer {
+            addr,
+            factory,
+            backlog,
+            reuse_port,
+            port,
+        });
+        Ok(handle)
+    }
+
     fn check_listen(&self, address: impl FnOnce() -> Address) -> Result<(), Failure> {
         match self.shared.listen_failure.borrow_mut().take() {
             Some(error) => Err(Failure::new(CannotListen::new(address(), error))),
@@ -204,16 +224,16 @@ impl ReactorTcp for MemoryReactor {
         factory: SharedFactory,
         backlog: u32,
     ) -> Result<ListeningPort, Failure> {
-        self.check_listen(|| Address::tcp(addr))?;
-        let port = MemoryPort::start(Address::tcp(self.assign_port(addr)), factory.clone());
-        let handle = port.handle();
-        self.shared.tcp_servers.borrow_mut().push(TcpServer {
-            addr,
-            factory,
-            backlog,
-            port,
-        });
-        Ok(handle)
+        self.record_tcp_listen(addr, factory, backlog, false)
+    }
+
+    fn listen_tcp_reuse_port(
+        &self,
+        addr: SocketAddr,
+        factory: SharedFactory,
+        backlog: u32,
+    ) -> Result<ListeningPort, Failure> {
+        self.record_tcp_listen(addr, factory, backlog, true)
     }
 
     /// Records the call and starts an attempt that waits for the test. The

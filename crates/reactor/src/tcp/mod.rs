@@ -248,6 +248,16 @@ impl ReactorTcp for Reactor {
         self.listen_tcp_with(addr, factory, ListenOptions::default().backlog(backlog))
     }
 
+    fn listen_tcp_reuse_port(
+        &self,
+        addr: SocketAddr,
+        factory: SharedFactory,
+        backlog: u32,
+    ) -> Result<ListeningPort, Failure> {
+        let options = ListenOptions::default().backlog(backlog).reuse_port(true);
+        self.listen_tcp_with(addr, factory, options)
+    }
+
     fn connect_tcp(
         &self,
         addr: SocketAddr,
