@@ -26,9 +26,11 @@
 
 pub mod adopt;
 pub mod async_io;
+pub mod daemon;
 pub mod datagram;
 mod error;
 mod executor;
+pub mod privileges;
 pub mod process;
 mod reactor;
 mod remote;

@@ -3,5 +3,7 @@
 //! comment on every unsafe block. Everything else in the crate is safe code.
 
 pub(crate) mod child_setup;
+pub(crate) mod fork;
 pub(crate) mod inherited;
 pub(crate) mod signal;
+pub(crate) mod users;
