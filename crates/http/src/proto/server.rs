@@ -156,6 +156,7 @@ pub struct ServerConnection {
     error_reported: bool,
     closed_reported: bool,
     upgraded: bool,
+    shutting_down: bool,
 }
 
 impl Default for ServerConnection {
@@ -180,6 +181,7 @@ impl ServerConnection {
             error_reported: false,
             closed_reported: false,
             upgraded: false,
+            shutting_down: false,
         }
     }
 
@@ -298,7 +300,7 @@ impl ServerConnection {
         self.exchange = Some(Exchange {
             method: head.method.clone(),
             version: head.version,
-            keep_alive: wants_keep_alive(head.version, &head.headers),
+            keep_alive: wants_keep_alive(head.version, &head.headers) && !self.shutting_down,
             expect_continue: continue_asked && framing != crate::body::BodyFraming::Empty,
             upgrade_requested: head.headers.contains("upgrade"),
         });
@@ -324,6 +326,21 @@ impl ServerConnection {
         self.closing = true;
         if let Some(exchange) = &mut self.exchange {
             exchange.keep_alive = false;
+        }
+    }
+
+    /// The server is shutting down gracefully: the request being answered
+    /// (or whose head is still arriving) gets its response, which says
+    /// `Connection: close` unless its head was already sent, and then the
+    /// connection closes; a connection idle between requests closes now
+    /// (see [`wants_close`](Self::wants_close)). Nothing is cut short.
+    pub fn handle_shutdown(&mut self) {
+        self.shutting_down = true;
+        let idle = self.read_phase() == ReadPhase::Idle;
+        match &mut self.exchange {
+            Some(exchange) => exchange.keep_alive = false,
+            None if idle => self.stop_reading(),
+            None => {}
         }
     }
 

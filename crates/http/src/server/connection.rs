@@ -49,6 +49,7 @@ pub(crate) struct Shared {
     last_progress: Cell<Instant>,
     timer: RefCell<Option<DelayedCall>>,
     pub(crate) upgraded: RefCell<Option<Box<dyn Protocol>>>,
+    connections: Rc<Connections>,
 }
 
 impl Shared {
@@ -120,6 +121,11 @@ impl Shared {
     fn act(self: &Rc<Self>, step: Step) {
         match step {
             Step::Request(head) => {
+                if self.connections.shutting_down.get() {
+                    // Accepted while the server was shutting down: this
+                    // request is answered, then the connection closes.
+                    self.conn.borrow_mut().handle_shutdown();
+                }
                 let exchange = Rc::new(Exchange::new(head.method.clone()));
                 *self.current.borrow_mut() = Some(exchange.clone());
                 let weak = Rc::downgrade(self);
@@ -285,6 +291,17 @@ impl Shared {
         }
     }
 
+    /// A graceful shutdown: finish the request in progress, then close (an
+    /// idle connection closes now). An upgraded connection is no longer
+    /// HTTP's to close.
+    fn shut_down(self: &Rc<Self>) {
+        if self.closed.get() || self.upgraded.borrow().is_some() {
+            return;
+        }
+        self.conn.borrow_mut().handle_shutdown();
+        self.drive();
+    }
+
     /// The connection is gone: tell the exchange, stop the timer.
     fn lost(&self, reason: &Failure) {
         self.closed.set(true);
@@ -304,13 +321,57 @@ pub struct HttpServerProtocol {
 }
 
 /// What a connection needs from its server until it is made.
-type Setup = (Rc<dyn Handler>, Rc<dyn Clock>, Rc<ServerOptions>);
+type Setup = (Rc<dyn Handler>, Rc<dyn Clock>, Rc<ServerOptions>, Rc<Connections>);
+
+/// The connections of one server, so that a graceful shutdown reaches
+/// them all; a connection made after the shutdown began closes after its
+/// first request.
+#[derive(Default)]
+pub(crate) struct Connections {
+    shutting_down: Cell<bool>,
+    live: RefCell<Vec<Weak<Shared>>>,
+}
+
+impl Connections {
+    fn add(&self, shared: &Rc<Shared>) {
+        let mut live = self.live.borrow_mut();
+        // Forget closed connections now and then: amortized O(1) per connection.
+        if live.len() >= 64 && live.len().is_power_of_two() {
+            live.retain(|weak| upgrade(weak).is_some());
+        }
+        live.push(Rc::downgrade(shared));
+    }
+
+    /// Starts the shutdown on every open connection.
+    pub(crate) fn shut_down(&self) {
+        self.shutting_down.set(true);
+        let live: Vec<Rc<Shared>> = self.live.borrow().iter().filter_map(upgrade).collect();
+        for shared in live {
+            shared.shut_down();
+        }
+        self.live.borrow_mut().retain(|weak| upgrade(weak).is_some());
+    }
+
+    /// How many connections are open (upgraded ones included).
+    pub(crate) fn open(&self) -> usize {
+        self.live
+            .borrow()
+            .iter()
+            .filter(|weak| upgrade(weak).is_some())
+            .count()
+    }
+}
 
 impl HttpServerProtocol {
-    pub(crate) fn new(handler: Rc<dyn Handler>, clock: Rc<dyn Clock>, options: Rc<ServerOptions>) -> Self {
+    pub(crate) fn new(
+        handler: Rc<dyn Handler>,
+        clock: Rc<dyn Clock>,
+        options: Rc<ServerOptions>,
+        connections: Rc<Connections>,
+    ) -> Self {
         HttpServerProtocol {
             shared: None,
-            setup: Some((handler, clock, options)),
+            setup: Some((handler, clock, options, connections)),
         }
     }
 
@@ -327,7 +388,7 @@ impl HttpServerProtocol {
 
 impl Protocol for HttpServerProtocol {
     fn connection_made(&mut self, transport: &Transport) {
-        let Some((handler, clock, options)) = self.setup.take() else {
+        let Some((handler, clock, options, connections)) = self.setup.take() else {
             return;
         };
         let now = clock.now();
@@ -348,7 +409,9 @@ impl Protocol for HttpServerProtocol {
             last_progress: Cell::new(now),
             timer: RefCell::new(None),
             upgraded: RefCell::new(None),
+            connections: connections.clone(),
         });
+        connections.add(&shared);
         shared.settle();
         self.shared = Some(shared);
     }

@@ -55,6 +55,7 @@ use std::time::Duration;
 use gyre_core::{Address, Clock, Factory, Protocol};
 
 pub use access_log::{AccessLog, SharedBuffer, escape_log_field};
+use connection::Connections;
 pub use connection::HttpServerProtocol;
 pub use request::{BodyEvent, Request, RequestBody};
 pub use response::Response;
@@ -111,6 +112,7 @@ pub struct HttpServer {
     handler: Rc<dyn Handler>,
     clock: Rc<dyn Clock>,
     options: Rc<ServerOptions>,
+    connections: Rc<Connections>,
 }
 
 impl HttpServer {
@@ -121,6 +123,7 @@ impl HttpServer {
             handler: Rc::new(handler),
             clock,
             options: Rc::new(ServerOptions::default()),
+            connections: Rc::default(),
         }
     }
 
@@ -137,7 +140,28 @@ impl HttpServer {
 
     /// A protocol for one connection.
     pub fn protocol(&self) -> HttpServerProtocol {
-        HttpServerProtocol::new(self.handler.clone(), self.clock.clone(), self.options.clone())
+        HttpServerProtocol::new(
+            self.handler.clone(),
+            self.clock.clone(),
+            self.options.clone(),
+            self.connections.clone(),
+        )
+    }
+
+    /// Shuts down gracefully (what the application server does on SIGTERM,
+    /// after it stopped listening): each connection answers the request it
+    /// is on (its response says `Connection: close` when its head is not
+    /// sent yet) and then closes, connections idle between requests close
+    /// now, and a connection made later (accepted before the caller's
+    /// listening port closed) is answered once, then closed. Clones
+    /// of this server share its connections.
+    pub fn shut_down(&self) {
+        self.connections.shut_down();
+    }
+
+    /// How many of this server's connections are open.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 }
 
