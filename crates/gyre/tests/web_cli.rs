@@ -248,7 +248,8 @@ fn help_and_usage_errors() {
         .args(["web", "--path", "/nonexistent/gyre"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "checked with the arguments");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a directory"));
     let output = gyre().args(["web", "--listen", "tcp:notaport"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
 }

@@ -2,13 +2,11 @@
 //! services of inetd over TCP, each on the endpoints given with `--listen`
 //! (default: the well-known port plus 8000, so no privileges are needed).
 
-use std::process::ExitCode;
-
+use gyre_app::{Configured, Drain, MultiService, ServicePlugin, Worker};
 use gyre_core::Address;
 use gyre_protocols::inetd::{Quote, Service, WallClock};
-use gyre_reactor::Reactor;
 
-use super::{Args, run_subcommand};
+use super::Args;
 
 /// What one of these commands was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,49 +77,48 @@ pub fn parse(service: Service, args: &[String]) -> Result<Option<InetdOptions>, 
     Ok(Some(options))
 }
 
-/// Runs `gyre SERVICE` with the arguments after its name.
-pub fn main(service: Service, args: &[String]) -> ExitCode {
-    let command = format!("gyre {}", service.name());
-    run_subcommand(&command, &help(service), parse(service, args), |options| {
-        run(service, &command, options)
-    })
+/// The plugin of `gyre SERVICE`.
+pub fn plugin(service: Service, name: &'static str, summary: &'static str) -> ServicePlugin {
+    // One function per service: plugins hold plain function pointers.
+    macro_rules! entry {
+        ($($variant:ident),*) => {
+            match service {
+                $(Service::$variant => ServicePlugin {
+                    name,
+                    summary,
+                    help: || help(Service::$variant),
+                    configure: |args| configure(Service::$variant, args),
+                },)*
+            }
+        };
+    }
+    entry!(Echo, Discard, Chargen, Qotd, Daytime, Time)
 }
 
-fn run(service: Service, command: &str, options: &InetdOptions) -> Result<(), String> {
+fn configure(service: Service, args: &[String]) -> Result<Configured, String> {
+    let parsed = parse(service, args).map(|options| options.map(|options| (service, options)));
+    super::serve::configured(parsed, build)
+}
+
+fn build((service, options): &(Service, InetdOptions), worker: &Worker) -> Result<MultiService, String> {
     let quote = match &options.quote {
         Some(text) => Quote::new(text).map_err(|error| error.to_string())?,
         None => Quote::default(),
     };
-    let reactor = Reactor::new().map_err(|error| error.to_string())?;
     let factory = service.tcp_factory(&WallClock::system(), &quote);
     let name = service.name();
-    let announce = move |address: &Address, _: &str| println!("listening on {address} ({name})");
-    super::serve::serve_until_stopped(command, &reactor, &options.listen, factory, announce)
-}
-
-/// `gyre echo`.
-pub fn echo(args: &[String]) -> ExitCode {
-    main(Service::Echo, args)
-}
-/// `gyre discard`.
-pub fn discard(args: &[String]) -> ExitCode {
-    main(Service::Discard, args)
-}
-/// `gyre chargen`.
-pub fn chargen(args: &[String]) -> ExitCode {
-    main(Service::Chargen, args)
-}
-/// `gyre daytime`.
-pub fn daytime(args: &[String]) -> ExitCode {
-    main(Service::Daytime, args)
-}
-/// `gyre time`.
-pub fn time(args: &[String]) -> ExitCode {
-    main(Service::Time, args)
-}
-/// `gyre qotd`.
-pub fn qotd(args: &[String]) -> ExitCode {
-    main(Service::Qotd, args)
+    let tree = MultiService::new();
+    let announce = move |address: &Address, _: &str| format!("listening on {address} ({name})");
+    super::serve::listen_all(
+        worker,
+        &tree,
+        &options.listen,
+        (name, name),
+        factory,
+        Drain::Close,
+        announce,
+    )?;
+    Ok(tree)
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
-//! The `gyre` command line: a table of subcommands, each in its own file.
+//! The `gyre` command line: the application server's options, then a
+//! service (each in its own file, registered in [`plugins`]) or a client
+//! command (`fetch`).
 
 use std::process::ExitCode;
 
+use gyre_app::{Configured, ServicePlugins};
+use gyre_protocols::inetd::Service;
+
 pub mod fetch;
+pub mod global;
 pub mod inetd;
 mod options;
 pub mod relay;
@@ -12,7 +18,7 @@ pub mod web_proxy;
 
 pub(crate) use options::{Args, run_subcommand};
 
-/// One subcommand: its name, a one-line summary for `gyre --help`, and
+/// A client command: its name, a one-line summary for `gyre --help`, and
 /// its entry point (given the arguments after its name).
 pub struct Command {
     /// What follows `gyre` on the command line.
@@ -23,73 +29,66 @@ pub struct Command {
     pub run: fn(&[String]) -> ExitCode,
 }
 
-/// Every subcommand. Adding a service is one file and one line here.
-pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "web",
-        summary: "serve a directory over HTTP or HTTPS",
-        run: web::main,
-    },
-    Command {
-        name: "fetch",
-        summary: "download a URL (redirects, gzip, cookies, HTTPS, proxies)",
-        run: fetch::main,
-    },
-    Command {
-        name: "portforward",
-        summary: "relay connections to a fixed HOST:PORT",
-        run: relay::portforward,
-    },
-    Command {
-        name: "socks",
-        summary: "a SOCKS4/4a/5 proxy",
-        run: relay::socks,
-    },
-    Command {
-        name: "echo",
-        summary: "the echo service (RFC 862)",
-        run: inetd::echo,
-    },
-    Command {
-        name: "discard",
-        summary: "the discard service (RFC 863)",
-        run: inetd::discard,
-    },
-    Command {
-        name: "chargen",
-        summary: "the character generator service (RFC 864)",
-        run: inetd::chargen,
-    },
-    Command {
-        name: "qotd",
-        summary: "the quote of the day service (RFC 865)",
-        run: inetd::qotd,
-    },
-    Command {
-        name: "daytime",
-        summary: "the daytime service (RFC 867)",
-        run: inetd::daytime,
-    },
-    Command {
-        name: "time",
-        summary: "the time service (RFC 868)",
-        run: inetd::time,
-    },
-];
+/// The commands that are not services (they run once, in the foreground).
+pub const COMMANDS: &[Command] = &[Command {
+    name: "fetch",
+    summary: "download a URL (redirects, gzip, cookies, HTTPS, proxies)",
+    run: fetch::main,
+}];
+
+/// Every service `gyre` offers, registered explicitly. Adding a service is
+/// one file and one line here.
+pub fn plugins() -> ServicePlugins {
+    let mut plugins = ServicePlugins::new();
+    let all = [
+        web::PLUGIN,
+        relay::PORTFORWARD,
+        relay::SOCKS,
+        inetd::plugin(Service::Echo, "echo", "the echo service (RFC 862)"),
+        inetd::plugin(Service::Discard, "discard", "the discard service (RFC 863)"),
+        inetd::plugin(
+            Service::Chargen,
+            "chargen",
+            "the character generator service (RFC 864)",
+        ),
+        inetd::plugin(Service::Qotd, "qotd", "the quote of the day service (RFC 865)"),
+        inetd::plugin(Service::Daytime, "daytime", "the daytime service (RFC 867)"),
+        inetd::plugin(Service::Time, "time", "the time service (RFC 868)"),
+    ];
+    for plugin in all {
+        plugins
+            .register(plugin)
+            .unwrap_or_else(|error| panic!("gyre's service table: {error}"));
+    }
+    plugins
+}
 
 /// The text of `gyre --help`.
 pub fn help() -> String {
     let mut text = String::from(
-        "gyre: an event-driven networking engine, as a command-line tool\n\n\
-         Usage: gyre <COMMAND> [OPTIONS]\n       gyre <COMMAND> --help\n\nCommands:\n",
+        "gyre: an event-driven networking engine, as an application server\n\n\
+         Usage: gyre [OPTIONS] <SERVICE> [SERVICE OPTIONS]\n       \
+         gyre <SERVICE> --help\n       gyre <COMMAND> [ARGS]\n\nServices:\n",
     );
+    for plugin in plugins().iter() {
+        text.push_str(&format!("  {:<13}{}\n", plugin.name, plugin.summary));
+    }
+    text.push_str("\nCommands:\n");
     for command in COMMANDS {
         text.push_str(&format!("  {:<13}{}\n", command.name, command.summary));
     }
+    text.push('\n');
+    text.push_str(global::GLOBAL_HELP);
     text.push_str(
-        "\nOptions:\n  -h, --help     this help\n  -V, --version  the version\n\n\
-         Examples:\n  gyre web                                  serve . on tcp:8080\n  \
+        "\nA service runs in the foreground until SIGINT or SIGTERM, which stop it\n\
+         gracefully; it prints `listening on ADDRESS` on standard output for each\n\
+         endpoint once it serves. Exit status: 0 stopped cleanly, 1 failed, 2 usage.\n\n\
+         Examples:\n  \
+         gyre web                                  serve . on tcp:8080\n  \
          gyre web --path site --listen tcp:0:interface=127.0.0.1\n  \
+         gyre --workers 4 --log-format json web --listen tcp:8080\n  \
+         gyre --daemon --pidfile gyre.pid --log-file gyre.log echo\n  \
+         gyre --user nobody web --listen tcp:80    (started as root)\n  \
          gyre fetch https://example.com/ -o page.html\n",
     );
     text
@@ -97,7 +96,15 @@ pub fn help() -> String {
 
 /// Runs the command line (without the program name).
 pub fn main(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
+    let (options, at) = match global::parse(args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("gyre: {message}; see gyre --help");
+            return ExitCode::from(2);
+        }
+    };
+    let rest = &args[at..];
+    match rest.first().map(String::as_str) {
         None => {
             eprint!("{}", help());
             ExitCode::from(2)
@@ -110,12 +117,37 @@ pub fn main(args: &[String]) -> ExitCode {
             println!("gyre {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Some(name) => match COMMANDS.iter().find(|command| command.name == name) {
-            Some(command) => (command.run)(&args[1..]),
-            None => {
-                eprintln!("gyre: unknown command {name:?}; see gyre --help");
-                ExitCode::from(2)
+        Some(name) => {
+            if let Some(command) = COMMANDS.iter().find(|command| command.name == name) {
+                if at > 0 {
+                    eprintln!("gyre {name}: the options before it are for services; see gyre --help");
+                    return ExitCode::from(2);
+                }
+                return (command.run)(&rest[1..]);
             }
-        },
+            let plugins = plugins();
+            let Some(plugin) = plugins.find(name) else {
+                eprintln!("gyre: unknown service or command {name:?}; see gyre --help");
+                return ExitCode::from(2);
+            };
+            let label = format!("gyre {name}");
+            match (plugin.configure)(&rest[1..]) {
+                Ok(Configured::Help) => {
+                    print!("{}", (plugin.help)());
+                    ExitCode::SUCCESS
+                }
+                Ok(Configured::Run(build)) => match gyre_app::run(&options, build) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(message) => {
+                        eprintln!("{label}: {message}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(message) => {
+                    eprintln!("{label}: {message}; see {label} --help");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }

@@ -34,6 +34,11 @@ impl<'a> Args<'a> {
         Some(Arg { arg, name, inline })
     }
 
+    /// How many arguments are left.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     /// The value of `option`: written inline, or the next argument.
     pub(crate) fn value(&mut self, option: &Arg<'_>) -> Result<String, String> {
         option

@@ -1,16 +1,15 @@
 //! `gyre portforward` and `gyre socks`: the relaying servers of
 //! gyre-protocols on the command line.
 
-use std::process::ExitCode;
 use std::rc::Rc;
 
+use gyre_app::{Drain, MultiService, ServicePlugin, Worker};
 use gyre_core::{Address, SharedFactory};
 use gyre_endpoints::{HostnameEndpoint, ThreadedResolver};
 use gyre_protocols::portforward::PortForwardFactory;
 use gyre_protocols::socks::{SocksServerFactory, StaticPasswords};
-use gyre_reactor::Reactor;
 
-use super::{Args, run_subcommand};
+use super::Args;
 
 /// The text of `gyre portforward --help`.
 pub const PORTFORWARD_HELP: &str = "\
@@ -104,30 +103,32 @@ fn host_port(text: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
-/// `gyre portforward`.
-pub fn portforward(args: &[String]) -> ExitCode {
-    run_command("portforward", PORTFORWARD_HELP, args)
-}
+/// The plugin of `gyre portforward`.
+pub const PORTFORWARD: ServicePlugin = ServicePlugin {
+    name: "portforward",
+    summary: "relay connections to a fixed HOST:PORT",
+    help: || PORTFORWARD_HELP.to_owned(),
+    configure: |args| super::serve::configured(parse("portforward", args), build),
+};
 
-/// `gyre socks`.
-pub fn socks(args: &[String]) -> ExitCode {
-    run_command("socks", SOCKS_HELP, args)
-}
+/// The plugin of `gyre socks`.
+pub const SOCKS: ServicePlugin = ServicePlugin {
+    name: "socks",
+    summary: "a SOCKS4/4a/5 proxy",
+    help: || SOCKS_HELP.to_owned(),
+    configure: |args| super::serve::configured(parse("socks", args), build),
+};
 
-fn run_command(command: &str, help: &str, args: &[String]) -> ExitCode {
-    let label = format!("gyre {command}");
-    run_subcommand(&label, help, parse(command, args), |options| {
-        run(command, &label, options)
-    })
-}
-
-fn run(command: &str, label: &str, options: &RelayOptions) -> Result<(), String> {
-    let reactor = Reactor::new().map_err(|error| error.to_string())?;
+/// One worker's tree: the relay on every `--listen`. Relayed transfers
+/// finish on stop ([`Drain::Wait`]), up to the shutdown deadline.
+fn build(options: &RelayOptions, worker: &Worker) -> Result<MultiService, String> {
+    let reactor = worker.reactor();
     let resolver = Rc::new(ThreadedResolver::new(reactor.clone()));
-    let factory = match &options.dest {
+    let (name, factory) = match &options.dest {
         Some((host, port)) => {
             let destination = HostnameEndpoint::new(reactor.clone(), resolver, host, *port);
-            SharedFactory::new(PortForwardFactory::new(Rc::new(destination)))
+            let factory = SharedFactory::new(PortForwardFactory::new(Rc::new(destination)));
+            ("portforward", factory)
         }
         None => {
             let mut socks = SocksServerFactory::new(reactor.clone(), resolver);
@@ -135,12 +136,21 @@ fn run(command: &str, label: &str, options: &RelayOptions) -> Result<(), String>
                 let table = StaticPasswords::new().with_user(user.as_bytes(), password.as_bytes());
                 socks = socks.with_password_checker(Rc::new(table));
             }
-            SharedFactory::new(socks)
+            ("socks", SharedFactory::new(socks))
         }
     };
-    let name = command.to_owned();
-    let announce = move |address: &Address, _: &str| println!("listening on {address} ({name})");
-    super::serve::serve_until_stopped(label, &reactor, &options.listen, factory, announce)
+    let tree = MultiService::new();
+    let announce = move |address: &Address, _: &str| format!("listening on {address} ({name})");
+    super::serve::listen_all(
+        worker,
+        &tree,
+        &options.listen,
+        (name, name),
+        factory,
+        Drain::Wait,
+        announce,
+    )?;
+    Ok(tree)
 }
 
 #[cfg(test)]

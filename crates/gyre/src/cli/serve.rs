@@ -1,47 +1,44 @@
-//! What every serving subcommand shares: listen on each `--listen`
-//! endpoint, say where, and run until SIGINT or SIGTERM.
+//! What every serving subcommand shares: one [`StreamServerService`] per
+//! `--listen` endpoint in the worker's tree, each announcing where it
+//! listens, and the glue from a subcommand's parsed options to a
+//! [`ServicePlugin`].
 
+use gyre_app::{Configured, Drain, MultiService, StreamServerService, Worker};
 use gyre_core::{Address, SharedFactory};
-use gyre_endpoints::{EndpointRegistry, ServerEndpoint, listen_all_and_run};
-use gyre_reactor::Reactor;
 
-/// SIGINT and SIGTERM (the same numbers on every Unix gyre runs on); the
-/// reactor stops on both by itself, the handlers only say so.
-const STOP_SIGNALS: [i32; 2] = [2, 15];
-
-/// Listens on every description in `listen` with `factory`, calls
-/// `announce(address, description)` for each endpoint once it listens,
-/// and runs `reactor` until a stop signal (or a failed listen, which is
-/// then the error). `command` prefixes the messages on stderr.
-pub fn serve_until_stopped(
-    command: &str,
-    reactor: &Reactor,
+/// Adds a [`StreamServerService`] named `"{service} {description}"` to
+/// `tree` for each description in `listen`, serving `factory`, draining
+/// with `drain`, and announcing `announce(address, description)`.
+pub fn listen_all(
+    worker: &Worker,
+    tree: &MultiService,
     listen: &[String],
+    names: (&str, &str),
     factory: SharedFactory,
-    announce: impl Fn(&Address, &str) + 'static,
+    drain: Drain,
+    announce: impl Fn(&Address, &str) -> String + Clone + 'static,
 ) -> Result<(), String> {
-    let registry = EndpointRegistry::default();
-    let mut endpoints = Vec::new();
+    let (service, protocol) = names;
     for description in listen {
-        let endpoint = registry
-            .server_from_string(reactor, description)
-            .map_err(|error| format!("--listen {description}: {error}"))?;
-        endpoints.push((description.as_str(), endpoint));
+        let endpoint = worker.server_endpoint(description)?;
+        let (worker, label, announce) = (worker.clone(), description.clone(), announce.clone());
+        let server = StreamServerService::new(endpoint, factory.clone(), service, protocol)
+            .drain(drain.clone())
+            .on_listening(move |address| worker.announce(announce(address, &label)));
+        tree.add(format!("{service} {description}"), server)
+            .map_err(|error| error.to_string())?;
     }
-    for signal in STOP_SIGNALS {
-        let command = command.to_owned();
-        let _ = reactor.on_signal(signal, move |number| {
-            eprintln!("{command}: signal {number}, stopping")
-        });
-    }
-    let labelled: Vec<(&str, &dyn ServerEndpoint)> = endpoints
-        .iter()
-        .map(|(description, endpoint)| (*description, &**endpoint))
-        .collect();
-    listen_all_and_run(reactor, &labelled, factory, move |description, address| {
-        announce(address, description)
-    })
-    .map_err(|failure| failure.to_string())?;
-    eprintln!("{command}: stopped");
     Ok(())
+}
+
+/// A subcommand's parse result as a plugin's: `Ok(None)` is `--help`;
+/// options become the tree builder `build` makes of them.
+pub fn configured<O: Send + Sync + 'static>(
+    parsed: Result<Option<O>, String>,
+    build: fn(&O, &Worker) -> Result<MultiService, String>,
+) -> Result<Configured, String> {
+    Ok(match parsed? {
+        None => Configured::Help,
+        Some(options) => Configured::Run(std::sync::Arc::new(move |worker| build(&options, worker))),
+    })
 }

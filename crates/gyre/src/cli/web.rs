@@ -3,9 +3,9 @@
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::rc::Rc;
 
+use gyre_app::{Configured, Drain, MultiService, ServicePlugin, Worker};
 use gyre_core::{Address, SharedFactory};
 use gyre_http::server::{AccessLog, Handler, HttpServer};
 use gyre_http::static_files::StaticFiles;
@@ -163,26 +163,23 @@ pub fn url(address: &Address, tls: bool) -> Option<String> {
     }
 }
 
-/// Entry point of `gyre web`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
-        Ok(options) if options.help => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("gyre web: {message}\n\n{HELP}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("gyre web: {message}");
-            ExitCode::FAILURE
-        }
+/// The plugin of `gyre web`.
+pub const PLUGIN: ServicePlugin = ServicePlugin {
+    name: "web",
+    summary: "serve a directory over HTTP or HTTPS",
+    help: || HELP.to_owned(),
+    configure,
+};
+
+fn configure(args: &[String]) -> Result<Configured, String> {
+    let options = parse(args)?;
+    if options.help {
+        return Ok(Configured::Help);
     }
+    if !options.path.is_dir() {
+        return Err(format!("{} is not a directory", options.path.display()));
+    }
+    super::serve::configured(Ok(Some(options)), build)
 }
 
 fn handler(
@@ -214,13 +211,11 @@ fn handler(
     })
 }
 
-/// Listens on every endpoint and serves until SIGINT/SIGTERM.
-pub fn run(options: &WebOptions) -> Result<(), String> {
-    if !options.path.is_dir() {
-        return Err(format!("{} is not a directory", options.path.display()));
-    }
-    let reactor = Reactor::new().map_err(|error| error.to_string())?;
-    let handler = handler(options, &reactor)?;
+/// One worker's tree: the site on every `--listen`. On stop, requests in
+/// progress are answered and then their connections close.
+pub fn build(options: &WebOptions, worker: &Worker) -> Result<MultiService, String> {
+    let reactor = worker.reactor();
+    let handler = handler(options, reactor)?;
     let server = HttpServer::new(Rc::new(reactor.clone()), move |request, response| {
         handler(request, response)
     });
@@ -228,13 +223,20 @@ pub fn run(options: &WebOptions) -> Result<(), String> {
     let announce = move |host: &Address, description: &str| {
         let link =
             url(host, description.starts_with("ssl:")).map_or(String::new(), |url| format!(" ({url})"));
-        println!("listening on {host}{link}, serving {}", root.display());
+        format!("listening on {host}{link}, serving {}", root.display())
     };
-    super::serve::serve_until_stopped(
-        "gyre web",
-        &reactor,
+    let draining = server.clone();
+    let drain = Drain::With(Rc::new(move || draining.shut_down()));
+    let tree = MultiService::new();
+    let factory = SharedFactory::new(server);
+    super::serve::listen_all(
+        worker,
+        &tree,
         &options.listen,
-        SharedFactory::new(server),
+        ("web", "http"),
+        factory,
+        drain,
         announce,
-    )
+    )?;
+    Ok(tree)
 }
