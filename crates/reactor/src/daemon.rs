@@ -104,23 +104,29 @@ pub struct DaemonWatch {
 impl DaemonWatch {
     /// Prints what the daemon says (its standard-output lines on standard
     /// output, the rest on standard error) until it reports ready or failed
-    /// or goes away.
+    /// or goes away. (The daemon keeps its end open while it runs, so this
+    /// returns on the report, not at end of file.)
     pub fn wait(self) -> DaemonStart {
-        let mut outcome = DaemonStart::Vanished;
+        let mut failed = false;
         for line in BufReader::new(self.pipe).lines() {
             let Ok(line) = line else { break };
             match line.split_once(' ').unwrap_or((line.as_str(), "")) {
                 ("out", text) => println!("{text}"),
                 ("err", text) => eprintln!("{text}"),
-                ("ready", _) => outcome = DaemonStart::Ready,
+                ("ready", _) => return DaemonStart::Ready,
                 ("failed", text) => {
+                    // A message may span several lines: print them all.
                     eprintln!("{text}");
-                    outcome = DaemonStart::Failed;
+                    failed = true;
                 }
                 _ => {}
             }
         }
-        outcome
+        if failed {
+            DaemonStart::Failed
+        } else {
+            DaemonStart::Vanished
+        }
     }
 }
 
