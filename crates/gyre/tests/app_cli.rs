@@ -326,7 +326,7 @@ fn two_workers_both_accept_and_json_logs_say_which() {
     assert!(status.success());
     // Python's json parses every line and counts connections per worker.
     let script = "import json, sys, collections\n\
-        counts = collections.Counter()\n\
+        counts, access = collections.Counter(), 0\n\
         for line in open(sys.argv[1]):\n\
         \x20   event = json.loads(line)\n\
         \x20   if event['fields'].get('message') == 'connection opened':\n\
@@ -334,13 +334,22 @@ fn two_workers_both_accept_and_json_logs_say_which() {
         \x20       assert span['service'] == 'web' and span['protocol'] == 'http', span\n\
         \x20       assert span['peer'].startswith('tcp:127.0.0.1:'), span\n\
         \x20       counts[event['spans'][0]['index']] += 1\n\
-        print(' '.join(f'{k}={v}' for k, v in sorted(counts.items())))\n";
+        \x20   if event['target'] == 'gyre::http::access':\n\
+        \x20       assert event['span']['peer'].startswith('tcp:127.0.0.1:'), event\n\
+        \x20       assert '\"GET / HTTP/1.1\" 200 14' in event['fields']['message'], event\n\
+        \x20       access += 1\n\
+        print(access, ' '.join(f'{k}={v}' for k, v in sorted(counts.items())))\n";
     let output = run(Command::new("python3").args(["-c", script]).arg(&log), b"", LIMIT);
     let counts = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    let (access, counts) = counts.split_once(' ').unwrap();
+    assert_eq!(
+        access, "64",
+        "one access entry per request, in the structured log"
     );
     let per_worker: Vec<(u32, u32)> = counts
         .split_whitespace()

@@ -26,7 +26,9 @@ Options:
   --mime EXT=TYPE         media type for an extension; repeatable
   --header 'Name: value'  header field added to every answer; repeatable
   --access-log FILE|-     combined-format access log, appended to FILE or
-                          written to standard output with -
+                          written to standard output with -; every request
+                          is also an info event of the log (target
+                          gyre::http::access, with the connection's peer)
   --proxy PREFIX=URL      forward PREFIX and everything under it to the
                           upstream http(s)://host:port[/path] (a reverse
                           proxy in front of the files); repeatable
@@ -194,7 +196,11 @@ fn handler(
     };
     let site = move |request, response| routed.handle(request, response);
     Ok(match options.access_log.as_deref() {
-        None => Box::new(move |request, response| site.handle(request, response)),
+        // Into the structured log only (target gyre::http::access, level info).
+        None => {
+            let log = AccessLog::new(site);
+            Box::new(move |request, response| log.handle(request, response))
+        }
         Some("-") => {
             let log = AccessLog::new(site).to_writer(std::io::stdout());
             Box::new(move |request, response| log.handle(request, response))

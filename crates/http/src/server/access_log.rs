@@ -152,6 +152,11 @@ impl Entry {
 
 impl<H: Handler> Handler for AccessLog<H> {
     fn handle(&self, request: Request, response: Response) {
+        if self.sink.is_none() && !tracing::enabled!(target: "gyre::http::access", tracing::Level::INFO) {
+            // Nobody would read the entry: do not format it.
+            self.inner.handle(request, response);
+            return;
+        }
         let entry = Entry::new(&request, (self.now)());
         let observed = response.clone();
         let sink = self.sink.clone();
