@@ -1,7 +1,7 @@
 //! What every serving subcommand shares: one [`StreamServerService`] per
 //! `--listen` endpoint in the worker's tree, each announcing where it
 //! listens, and the glue from a subcommand's parsed options to a
-//! [`ServicePlugin`].
+//! [`ServicePlugin`](gyre_app::ServicePlugin).
 
 use gyre_app::{Configured, Drain, MultiService, StreamServerService, Worker};
 use gyre_core::{Address, SharedFactory};
