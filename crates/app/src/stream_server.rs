@@ -17,8 +17,11 @@ use crate::tracked::{ConnectionSet, Context, TrackedFactory};
 /// aborts the connections still open at the shutdown deadline.
 #[derive(Clone)]
 pub enum Drain {
-    /// Close each connection once what was written to it is sent: for
-    /// protocols with no request in flight worth finishing (echo, chargen).
+    /// Close each connection once what was written to it is sent, with
+    /// any producer it registered detached first (a registered producer
+    /// would otherwise hold the close until it unregisters, which an
+    /// endless one never does): for protocols with no request in flight
+    /// worth finishing (echo, chargen).
     Close,
     /// Let connections end by themselves: for relays (port forwarding,
     /// SOCKS) whose transfers should finish.
@@ -191,6 +194,7 @@ impl Service for StreamServerService {
                 match &inner.drain {
                     Drain::Close => {
                         for transport in inner.connections.transports() {
+                            transport.unregister_producer();
                             transport.lose_connection();
                         }
                     }

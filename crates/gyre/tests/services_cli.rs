@@ -93,18 +93,42 @@ fn echo_answers_socat_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn daytime_and_qotd_answer_socat() {
-    let (_daytime, port) = start(&["daytime"]);
+    let (daytime, port) = start(&["daytime"]);
     let line = String::from_utf8(socat(port, b"")).unwrap();
     assert!(line.ends_with("\r\n") && line.len() > 10, "{line:?}");
-    let (_qotd, port) = start(&["qotd", "--quote", "Simple things should be simple."]);
+    let (qotd, port) = start(&["qotd", "--quote", "Simple things should be simple."]);
     let quote = String::from_utf8(socat(port, b"")).unwrap();
     assert!(quote.starts_with("Simple things should be simple."), "{quote:?}");
+    assert!(terminate(daytime).success() && terminate(qotd).success());
+}
+
+#[test]
+fn discard_time_and_chargen_answer_and_stop_with_a_client_still_connected() {
+    let (discard, port) = start(&["discard"]);
+    assert_eq!(socat(port, b"into the void\n"), b"");
+    let (time, port) = start(&["time"]);
+    assert_eq!(socat(port, b"").len(), 4, "RFC 868: 32-bit seconds");
+    let (chargen, port) = start(&["chargen"]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut first = [0u8; 74];
+    std::io::Read::read_exact(&mut stream, &mut first).unwrap();
+    assert!(first[..72].iter().all(u8::is_ascii_graphic), "{first:?}");
+    assert_eq!(&first[72..], b"\r\n", "RFC 864 lines of 72 characters");
+    // chargen never stops by itself: the stop closes it.
+    assert!(
+        terminate(chargen).success(),
+        "an endless stream does not hold the stop"
+    );
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+    assert!(terminate(discard).success() && terminate(time).success());
 }
 
 #[test]
 fn portforward_relays_curl_to_python_http_server() {
     let (_upstream, upstream, dir) = http_server("forward");
-    let (_forward, port) = start(&["portforward", "--dest", &format!("127.0.0.1:{upstream}")]);
+    let (forward, port) = start(&["portforward", "--dest", &format!("127.0.0.1:{upstream}")]);
     let output = curl(&[], &format!("http://127.0.0.1:{port}/file.txt"));
     assert!(
         output.status.success(),
@@ -112,6 +136,7 @@ fn portforward_relays_curl_to_python_http_server() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(output.stdout, b"served by python\n");
+    assert!(terminate(forward).success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -119,7 +144,7 @@ fn portforward_relays_curl_to_python_http_server() {
 fn socks_carries_curl_with_and_without_a_password() {
     let (_upstream, upstream, dir) = http_server("socks");
     let url = format!("http://localhost:{upstream}/file.txt");
-    let (_open, port) = start(&["socks"]);
+    let (open, port) = start(&["socks"]);
     let output = curl(&["--socks5-hostname", &format!("127.0.0.1:{port}")], &url);
     assert!(
         output.status.success(),
@@ -128,7 +153,7 @@ fn socks_carries_curl_with_and_without_a_password() {
     );
     assert_eq!(output.stdout, b"served by python\n");
 
-    let (_locked, port) = start(&["socks", "--user", "alice", "--password", "s3cret"]);
+    let (locked, port) = start(&["socks", "--user", "alice", "--password", "s3cret"]);
     let right = curl(
         &["--proxy", &format!("socks5h://alice:s3cret@127.0.0.1:{port}")],
         &url,
@@ -145,6 +170,7 @@ fn socks_carries_curl_with_and_without_a_password() {
     );
     assert!(!wrong.status.success());
     assert!(wrong.stdout.is_empty());
+    assert!(terminate(open).success() && terminate(locked).success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
