@@ -261,3 +261,25 @@ fn the_timer_service_ticks_and_its_stop_waits_for_the_call_in_progress() {
     clock.advance(Duration::from_secs(60));
     assert_eq!(*ticks.borrow(), 2, "no call after the stop");
 }
+
+#[test]
+fn a_client_service_in_the_tree_connects_on_start_and_disconnects_on_stop() {
+    use gyre_core::Clock;
+    use gyre_endpoints::{ClientService, Jitter, TcpClientEndpoint};
+    let reactor = MemoryReactor::new();
+    let endpoint = TcpClientEndpoint::new(reactor.clone(), "127.0.0.1:7".parse().unwrap());
+    let clock: Rc<dyn Clock> = Rc::new(reactor.clone());
+    let factory = SharedFactory::new(protocol_factory(|_| Quiet));
+    let client = ClientService::new(Rc::new(endpoint), factory, clock, Jitter::none());
+    let tree = MultiService::new();
+    tree.add("upstream", client.clone()).unwrap();
+    assert!(reactor.tcp_clients().is_empty(), "nothing before start");
+    success_result_of(tree.start());
+    assert_eq!(reactor.tcp_clients().len(), 1, "start connects");
+    let mut connection = reactor.connect_tcp_client(0).expect("a protocol");
+    success_result_of(client.when_connected());
+    let stopped = tree.stop();
+    assert_no_result(&stopped);
+    assert!(connection.settle(), "stop closes the connection");
+    success_result_of(stopped);
+}
