@@ -279,6 +279,14 @@ impl Control {
             };
             match event {
                 Some(Event::Exited(index)) => self.exited[index] = true,
+                // A worker that was still starting when the stop began.
+                Some(Event::Spawned(index, handle)) => {
+                    worker::stop(&handle);
+                    if forced {
+                        worker::force_stop(&handle);
+                    }
+                    self.handles[index] = Some(handle);
+                }
                 Some(Event::Signal(SIGHUP)) => {
                     let _ = self.log.reopen();
                 }
