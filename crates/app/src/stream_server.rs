@@ -173,11 +173,19 @@ impl Service for StreamServerService {
     }
 
     fn stop(&self) -> Deferred<()> {
-        let port = self.inner.port.borrow_mut().take();
-        let stopped_listening = match port {
-            Some(port) => port.stop_listening(),
+        // A listen still under way is stopped once it is done.
+        let listened = match &*self.inner.listening.borrow() {
+            Some(listening) => fork(listening),
             None => Deferred::succeed(()),
         };
+        let inner = self.inner.clone();
+        let stopped_listening = listened.then(move |_listened_or_failed| {
+            let port = inner.port.borrow_mut().take();
+            match port {
+                Some(port) => port.stop_listening(),
+                None => Deferred::succeed(()),
+            }
+        });
         let service = self.clone();
         stopped_listening.then(move |result| {
             if let Err(failure) = result {

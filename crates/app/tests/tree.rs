@@ -283,3 +283,43 @@ fn a_client_service_in_the_tree_connects_on_start_and_disconnects_on_stop() {
     assert!(connection.settle(), "stop closes the connection");
     success_result_of(stopped);
 }
+
+/// An endpoint whose listen completes when the test says.
+struct SlowEndpoint {
+    pending: Rc<RefCell<Vec<(SharedFactory, Resolver<gyre_core::connector::ListeningPort>)>>>,
+}
+
+impl gyre_endpoints::ServerEndpoint for SlowEndpoint {
+    fn listen(&self, factory: SharedFactory) -> Deferred<gyre_core::connector::ListeningPort> {
+        let (deferred, resolver) = Deferred::new();
+        self.pending.borrow_mut().push((factory, resolver));
+        deferred
+    }
+}
+
+#[test]
+fn a_stop_during_a_listen_under_way_stops_listening_once_it_is_done() {
+    use gyre_core::interfaces::ReactorTcp;
+    let reactor = MemoryReactor::new();
+    let pending: Rc<RefCell<Vec<_>>> = Rc::default();
+    let endpoint = SlowEndpoint {
+        pending: pending.clone(),
+    };
+    let factory = SharedFactory::new(protocol_factory(|_| Quiet));
+    let service = StreamServerService::new(Rc::new(endpoint), factory, "test", "quiet");
+    let started = service.start();
+    let stopped = service.stop();
+    assert_no_result(&started);
+    assert_no_result(&stopped);
+    let (factory, resolver) = pending.borrow_mut().pop().unwrap();
+    let port = reactor
+        .listen_tcp("127.0.0.1:0".parse().unwrap(), factory, 50)
+        .unwrap();
+    resolver.callback(port);
+    success_result_of(started);
+    success_result_of(stopped);
+    assert!(
+        !reactor.tcp_servers()[0].port.is_listening(),
+        "the late port was closed"
+    );
+}
