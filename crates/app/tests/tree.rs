@@ -284,9 +284,12 @@ fn a_client_service_in_the_tree_connects_on_start_and_disconnects_on_stop() {
     success_result_of(stopped);
 }
 
+/// Listens the test has yet to complete: the factory and the resolver.
+type PendingListens = Rc<RefCell<Vec<(SharedFactory, Resolver<gyre_core::connector::ListeningPort>)>>>;
+
 /// An endpoint whose listen completes when the test says.
 struct SlowEndpoint {
-    pending: Rc<RefCell<Vec<(SharedFactory, Resolver<gyre_core::connector::ListeningPort>)>>>,
+    pending: PendingListens,
 }
 
 impl gyre_endpoints::ServerEndpoint for SlowEndpoint {
@@ -301,7 +304,7 @@ impl gyre_endpoints::ServerEndpoint for SlowEndpoint {
 fn a_stop_during_a_listen_under_way_stops_listening_once_it_is_done() {
     use gyre_core::interfaces::ReactorTcp;
     let reactor = MemoryReactor::new();
-    let pending: Rc<RefCell<Vec<_>>> = Rc::default();
+    let pending = PendingListens::default();
     let endpoint = SlowEndpoint {
         pending: pending.clone(),
     };
