@@ -62,7 +62,7 @@ mod timer;
 mod tracked;
 mod worker;
 
-pub use logging::{LogDestination, LogFormat, LogOptions, LogOutput};
+pub use logging::{LogDestination, LogFormat, LogOptions, LogOutput, LogWriter};
 pub use multi::{DuplicateName, MultiService, ServiceFailed};
 pub use pidfile::{Pidfile, PidfileError};
 pub use plugin::{Configured, ServicePlugin, ServicePlugins};

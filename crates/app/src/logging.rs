@@ -112,7 +112,15 @@ fn open_append(path: &Path) -> io::Result<File> {
 }
 
 impl LogOutput {
-    fn new(destination: &LogDestination) -> io::Result<LogOutput> {
+    /// Opens a destination (a file is created if missing and appended to).
+    /// Besides the logger's own, services use it for logs of their own,
+    /// such as an access log, through [`writer`](Self::writer); list those in
+    /// [`AppOptions::reopen`](crate::AppOptions::reopen) so SIGHUP reopens
+    /// them too.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub fn open(destination: &LogDestination) -> io::Result<LogOutput> {
         let sink = match destination {
             LogDestination::Stderr => Sink::Stderr,
             LogDestination::Stdout => Sink::Stdout,
@@ -141,6 +149,60 @@ impl LogOutput {
 
     fn lock(&self) -> MutexGuard<'_, Sink> {
         self.sink.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A writer for one thread (one worker): it keeps what is written until
+    /// `flush` (or a newline) and then writes it in one piece, so the lines
+    /// of several workers never interleave.
+    pub fn writer(&self) -> LogWriter {
+        LogWriter {
+            output: self.clone(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// See [`LogOutput::writer`].
+#[derive(Debug)]
+pub struct LogWriter {
+    output: LogOutput,
+    pending: Vec<u8>,
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.last() == Some(&b'\n') {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut line = LogLine(self.output.lock());
+        let result = line.write_all(&self.pending).and_then(|()| line.flush());
+        self.pending.clear();
+        result
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+impl std::fmt::Display for LogOutput {
+    /// Where it writes: a file name or a standard stream.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.lock() {
+            Sink::Stderr => f.write_str("standard error"),
+            Sink::Stdout => f.write_str("standard output"),
+            Sink::File { path, .. } => write!(f, "{}", path.display()),
+        }
     }
 }
 
@@ -179,7 +241,7 @@ impl<'a> MakeWriter<'a> for LogOutput {
 /// already installed.
 pub fn init(options: &LogOptions) -> Result<LogOutput, String> {
     let targets = options.targets()?;
-    let output = LogOutput::new(&options.destination).map_err(|error| match &options.destination {
+    let output = LogOutput::open(&options.destination).map_err(|error| match &options.destination {
         LogDestination::File(path) => format!("cannot open the log file {}: {error}", path.display()),
         _ => error.to_string(),
     })?;

@@ -3,6 +3,7 @@
 //! discovered by scanning (Twisted's `IServiceMaker` plugins, without the
 //! plugin cache).
 
+use crate::logging::LogOutput;
 use crate::multi::DuplicateName;
 use crate::worker::BuildTree;
 
@@ -10,8 +11,14 @@ use crate::worker::BuildTree;
 pub enum Configured {
     /// `--help` was asked for: print [`ServicePlugin::help`] and exit 0.
     Help,
-    /// Run the trees this builds (one per worker).
-    Run(BuildTree),
+    /// Run the trees `build` makes (one per worker); SIGHUP also reopens
+    /// `log_files` (the service's own logs, such as an access log).
+    Run {
+        /// Builds each worker's tree.
+        build: BuildTree,
+        /// Log files of the service's own.
+        log_files: Vec<LogOutput>,
+    },
 }
 
 /// One service a program offers by name.

@@ -45,6 +45,9 @@ pub struct AppOptions {
     pub daemon: bool,
     /// Logging.
     pub log: LogOptions,
+    /// Other log files SIGHUP reopens with the logger's (a service's
+    /// access log; see [`LogOutput::open`]).
+    pub reopen: Vec<LogOutput>,
 }
 
 impl Default for AppOptions {
@@ -56,6 +59,7 @@ impl Default for AppOptions {
             pidfile: None,
             daemon: false,
             log: LogOptions::default(),
+            reopen: Vec::new(),
         }
     }
 }
@@ -132,6 +136,7 @@ fn serve(options: &AppOptions, build: BuildTree, report: Option<&DaemonReport>) 
         handles: vec![None; count],
         exited: vec![false; count],
         log,
+        reopen: options.reopen.clone(),
     };
     let outcome = control.lifecycle(options, report);
     signals_handle.close();
@@ -153,6 +158,7 @@ struct Control {
     handles: Vec<Option<ReactorHandle>>,
     exited: Vec<bool>,
     log: LogOutput,
+    reopen: Vec<LogOutput>,
 }
 
 /// Why waiting for the workers ended early.
@@ -224,12 +230,7 @@ impl Control {
                 return Err("every worker is gone".to_owned());
             };
             match event {
-                Event::Signal(SIGHUP) => match self.log.reopen() {
-                    Ok(()) => tracing::info!(target: "gyre::app", "SIGHUP: log file reopened"),
-                    Err(error) => {
-                        tracing::error!(target: "gyre::app", %error, "SIGHUP: cannot reopen the log file")
-                    }
-                },
+                Event::Signal(SIGHUP) => self.reopen_logs(),
                 Event::Signal(signal) => {
                     tracing::info!(target: "gyre::app", signal, "stopping");
                     return Ok(());
@@ -287,9 +288,7 @@ impl Control {
                     }
                     self.handles[index] = Some(handle);
                 }
-                Some(Event::Signal(SIGHUP)) => {
-                    let _ = self.log.reopen();
-                }
+                Some(Event::Signal(SIGHUP)) => self.reopen_logs(),
                 Some(Event::Signal(signal)) if !forced => {
                     tracing::warn!(target: "gyre::app", signal, "second stop signal: aborting connections");
                     forced = true;
@@ -324,6 +323,18 @@ impl Control {
         }
     }
 
+    /// SIGHUP: reopen the log file and the services' log files by name.
+    fn reopen_logs(&self) {
+        for output in std::iter::once(&self.log).chain(&self.reopen) {
+            match output.reopen() {
+                Ok(()) => tracing::info!(target: "gyre::app", %output, "SIGHUP: log file reopened"),
+                Err(error) => {
+                    tracing::error!(target: "gyre::app", %output, %error, "SIGHUP: cannot reopen a log file")
+                }
+            }
+        }
+    }
+
     fn force_all(&self) {
         for (index, handle) in self.handles.iter().enumerate() {
             if let (Some(handle), false) = (handle, self.exited[index]) {
@@ -353,7 +364,7 @@ impl Control {
                     )));
                 }
                 Event::Signal(SIGHUP) => {
-                    let _ = self.log.reopen();
+                    self.reopen_logs();
                     continue;
                 }
                 Event::Signal(signal) => return Err(Interrupted::Stop(*signal)),

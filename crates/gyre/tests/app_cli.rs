@@ -557,3 +557,63 @@ fn help_lists_every_service_command_and_option_with_examples() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("several workers"));
 }
+
+#[test]
+fn sighup_reopens_a_rotated_access_log_and_workers_share_it_line_by_line() {
+    require_program("curl", "curl");
+    let dir = temp_dir("access-hup");
+    std::fs::write(dir.join("index.html"), "hi\n").unwrap();
+    let access = dir.join("access.log");
+    let (mut server, port) = start(&[
+        "--workers",
+        "2",
+        "--log-file",
+        dir.join("gyre.log").to_str().unwrap(),
+        "web",
+        "--path",
+        dir.to_str().unwrap(),
+        "--access-log",
+        access.to_str().unwrap(),
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+    ]);
+    let fetch = |path: &str, times: usize| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let urls: Vec<&str> = std::iter::repeat_n(url.as_str(), times).collect();
+        let output = run(
+            Command::new("curl")
+                .args(["-sS", "-o", "/dev/null", "-H", "Connection: close"])
+                .args(&urls),
+            b"",
+            LIMIT,
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    fetch("/before", 20);
+    eventually("the first requests are logged", || {
+        read(&access).lines().count() == 20
+    });
+    let rotated = dir.join("access.log.1");
+    std::fs::rename(&access, &rotated).unwrap();
+    signal(server.0.id(), "HUP");
+    eventually("the access log is reopened", || access.exists());
+    fetch("/after", 20);
+    eventually("the later requests are logged", || {
+        read(&access).lines().count() == 20
+    });
+    assert!(server.signal_and_wait("TERM", LIMIT).success());
+    let (old, new) = (read(&rotated), read(&access));
+    for (text, path) in [(&old, "/before"), (&new, "/after")] {
+        assert_eq!(text.lines().count(), 20, "{text}");
+        // Every line whole: two workers wrote into one file.
+        for line in text.lines() {
+            assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+            assert!(line.contains(&format!("\"GET {path} HTTP/1.1\" 404 ")), "{line}");
+            assert!(line.ends_with('"') && line.contains("\"curl/"), "{line}");
+        }
+    }
+}

@@ -136,7 +136,13 @@ pub fn main(args: &[String]) -> ExitCode {
                     print!("{}", (plugin.help)());
                     ExitCode::SUCCESS
                 }
-                Ok(Configured::Run(build)) => match gyre_app::run(&options, build) {
+                Ok(Configured::Run { build, log_files }) => match gyre_app::run(
+                    &gyre_app::AppOptions {
+                        reopen: log_files,
+                        ..options
+                    },
+                    build,
+                ) {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(message) => {
                         eprintln!("{label}: {message}");

@@ -39,6 +39,9 @@ pub fn configured<O: Send + Sync + 'static>(
 ) -> Result<Configured, String> {
     Ok(match parsed? {
         None => Configured::Help,
-        Some(options) => Configured::Run(std::sync::Arc::new(move |worker| build(&options, worker))),
+        Some(options) => Configured::Run {
+            build: std::sync::Arc::new(move |worker| build(&options, worker)),
+            log_files: Vec::new(),
+        },
     })
 }

@@ -1,11 +1,10 @@
 //! `gyre web`: serve a directory over HTTP (or HTTPS with an `ssl:`
 //! endpoint) with [`StaticFiles`], optionally behind an [`AccessLog`].
 
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use gyre_app::{Configured, Drain, MultiService, ServicePlugin, Worker};
+use gyre_app::{Configured, Drain, LogDestination, LogOutput, MultiService, ServicePlugin, Worker};
 use gyre_core::{Address, SharedFactory};
 use gyre_http::server::{AccessLog, Handler, HttpServer};
 use gyre_http::static_files::StaticFiles;
@@ -181,11 +180,27 @@ fn configure(args: &[String]) -> Result<Configured, String> {
     if !options.path.is_dir() {
         return Err(format!("{} is not a directory", options.path.display()));
     }
-    super::serve::configured(Ok(Some(options)), build)
+    // Opened once for every worker (their lines never interleave) and
+    // reopened by SIGHUP.
+    let access_log = match options.access_log.as_deref() {
+        None => None,
+        Some("-") => Some(LogOutput::open(&LogDestination::Stdout).map_err(|error| error.to_string())?),
+        Some(file) => Some(
+            LogOutput::open(&LogDestination::File(file.into()))
+                .map_err(|error| format!("cannot open the access log {file}: {error}"))?,
+        ),
+    };
+    let log_files = access_log.iter().cloned().collect();
+    let options = (options, access_log);
+    Ok(Configured::Run {
+        build: std::sync::Arc::new(move |worker| build(&options.0, options.1.as_ref(), worker)),
+        log_files,
+    })
 }
 
 fn handler(
     options: &WebOptions,
+    access_log: Option<&LogOutput>,
     reactor: &Reactor,
 ) -> Result<Box<dyn Fn(gyre_http::server::Request, gyre_http::server::Response)>, String> {
     let files = site(options);
@@ -195,33 +210,24 @@ fn handler(
         Rc::new(super::web_proxy::router(reactor, &options.proxies, files)?)
     };
     let site = move |request, response| routed.handle(request, response);
-    Ok(match options.access_log.as_deref() {
-        // Into the structured log only (target gyre::http::access, level info).
-        None => {
-            let log = AccessLog::new(site);
-            Box::new(move |request, response| log.handle(request, response))
-        }
-        Some("-") => {
-            let log = AccessLog::new(site).to_writer(std::io::stdout());
-            Box::new(move |request, response| log.handle(request, response))
-        }
-        Some(file) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(file)
-                .map_err(|error| format!("cannot open the access log {file}: {error}"))?;
-            let log = AccessLog::new(site).to_writer(file);
-            Box::new(move |request, response| log.handle(request, response))
-        }
-    })
+    // Without --access-log, entries go to the structured log only (target
+    // gyre::http::access, level info).
+    let mut log = AccessLog::new(site);
+    if let Some(output) = access_log {
+        log = log.to_writer(output.writer());
+    }
+    Ok(Box::new(move |request, response| log.handle(request, response)))
 }
 
 /// One worker's tree: the site on every `--listen`. On stop, requests in
 /// progress are answered and then their connections close.
-pub fn build(options: &WebOptions, worker: &Worker) -> Result<MultiService, String> {
+pub fn build(
+    options: &WebOptions,
+    access_log: Option<&LogOutput>,
+    worker: &Worker,
+) -> Result<MultiService, String> {
     let reactor = worker.reactor();
-    let handler = handler(options, reactor)?;
+    let handler = handler(options, access_log, reactor)?;
     let server = HttpServer::new(Rc::new(reactor.clone()), move |request, response| {
         handler(request, response)
     });
