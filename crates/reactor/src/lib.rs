@@ -29,6 +29,7 @@ pub mod async_io;
 pub mod datagram;
 mod error;
 mod executor;
+mod hosted;
 pub mod process;
 mod reactor;
 mod remote;
@@ -46,6 +47,7 @@ pub mod unix;
 mod write_buffer;
 
 pub use error::NotRunning;
+pub use hosted::HostedRun;
 pub use reactor::Reactor;
 pub use remote::ReactorHandle;
 pub use tcp::{ConnectOptions, ListenOptions, TcpKeepAlive, TcpNoDelay};
