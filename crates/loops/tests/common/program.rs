@@ -1,9 +1,8 @@
 //! Running the example programs from tests: a child process (killed on
-//!
+//! drop) whose standard output lines are read on a thread, and curl.
 //! Shared by several test files; each uses part of it.
 
 #![allow(dead_code)]
-//! drop) whose standard output lines are read on a thread, and curl.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
