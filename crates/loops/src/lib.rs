@@ -27,11 +27,14 @@
 //! quits first ends the reactor's run cleanly (connections closed, shutdown
 //! triggers run) when it drops what the module gave it.
 //!
-//! | feature   | module         | the host drives the reactor through          |
-//! |-----------|----------------|-----------------------------------------------|
-//! | `glib`    | [`glib`](crate::glib)       | one GSource: the fd, and a ready time for timers |
-//! | `tokio`   | [`tokio`](crate::tokio)     | a future: `AsyncFd` on the fd, `sleep_until` |
-//! | `calloop` | [`calloop`](crate::calloop) | an `EventSource`: the fd and a timerfd       |
+//! | feature (= module) | the host drives the reactor through                      |
+//! |--------------------|----------------------------------------------------------|
+//! | `glib`             | one GSource: the fd, and a ready time for the next timer |
+//! | `tokio`            | a future: `AsyncFd` on the fd, `sleep_until` the timer    |
+//! | `calloop`          | an `EventSource`: the fd, and a timerfd for the timer     |
+//!
+//! A module exists only with its feature on (docs.rs-style builds: run
+//! `cargo doc -p gyre-loops --all-features` to see them all).
 //!
 //! No feature is on by default, so building the workspace needs no system
 //! library; `glib` needs `libglib2.0-dev`, the `gtk` feature (the GTK 4

@@ -1,28 +1,5 @@
-//! Runs driven by a host loop: [`Reactor::start_hosted`] and [`HostedRun`].
-//!
-//! `run()` owns the thread: it waits in epoll itself. A GUI toolkit or an
-//! async runtime owns the thread too, so there the host loop waits, and the
-//! reactor only turns when the host says so. A [`HostedRun`] is such a run:
-//! the reactor is *running* (startup triggers fired, `stop()` works,
-//! `call_when_running` runs at once) while the host watches
-//! [`Reactor::poll_fd`] (or [`AsFd`](std::os::fd::AsFd)), keeps one timer
-//! armed for [`HostedRun::wake_at`], and calls [`HostedRun::turn`] when
-//! either fires.
-//!
-//! Between turns, host code (a button handler, another task on the thread)
-//! may call into the reactor: add a timer earlier than the one the host
-//! armed, write to a connection, queue a call. Such work wakes the
-//! descriptor (once per turn, an eventfd write), so the host needs no hook
-//! that runs before it sleeps; a host that has one may still check
-//! `wake_at` there and save the wake-up.
-//!
-//! Shutdown goes both ways. `reactor.stop()` runs the usual graceful
-//! shutdown over the following turns, then [`HostedRun::is_finished`] is
-//! true and the host leaves its loop (or detaches) and calls
-//! [`HostedRun::finish`]. A host that quits first calls `finish` (or drops
-//! the run): it stops the reactor and turns it by itself, waiting in epoll,
-//! until the shutdown is done, so connections are closed and shutdown
-//! triggers run either way. Signals are not watched (the host owns them).
+//! Runs driven by a host loop: [`Reactor::start_hosted`] and [`HostedRun`]
+//! (documented there: this module is private, its types are re-exported).
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -30,8 +7,33 @@ use std::time::{Duration, Instant};
 
 use crate::Reactor;
 
-/// A run of a reactor driven by a host event loop; see the
-/// [module docs](self). Dropping it ends the run as [`finish`](Self::finish) does.
+/// A run of a reactor driven by a host event loop ([`Reactor::start_hosted`]).
+///
+/// `run()` owns the thread: it waits in epoll itself. A GUI toolkit or an
+/// async runtime owns the thread too, so there the host loop waits, and the
+/// reactor only turns when the host says so. A [`HostedRun`] is such a run:
+/// the reactor is *running* (startup triggers fired, `stop()` works,
+/// `call_when_running` runs at once) while the host watches
+/// [`Reactor::poll_fd`] (or [`AsFd`](std::os::fd::AsFd)), keeps one timer
+/// armed for [`HostedRun::wake_at`], and calls [`HostedRun::turn`] when
+/// either fires.
+///
+/// Between turns, host code (a button handler, another task on the thread)
+/// may call into the reactor: add a timer earlier than the one the host
+/// armed, write to a connection, queue a call. Such work wakes the
+/// descriptor (once per turn, an eventfd write), so the host needs no hook
+/// that runs before it sleeps; a host that has one may still check
+/// `wake_at` there and save the wake-up.
+///
+/// Shutdown goes both ways. `reactor.stop()` runs the usual graceful
+/// shutdown over the following turns, then [`HostedRun::is_finished`] is
+/// true and the host leaves its loop (or detaches) and calls
+/// [`HostedRun::finish`]. A host that quits first calls `finish` (or drops
+/// the run): it stops the reactor and turns it by itself, waiting in epoll,
+/// until the shutdown is done, so connections are closed and shutdown
+/// triggers run either way. Signals are not watched (the host owns them).
+///
+/// Dropping it ends the run as [`finish`](Self::finish) does.
 #[derive(Debug)]
 pub struct HostedRun {
     reactor: Reactor,

@@ -133,10 +133,11 @@ impl ReactorHandle {
     /// the descriptor becomes readable, the host turns and re-arms. Only the
     /// first such call after a turn writes the eventfd. Reactor thread only.
     pub(crate) fn kick_host(&self) {
-        if self.host_waiting.load(Ordering::Relaxed) && self.host_waiting.swap(false, Ordering::AcqRel) {
-            if let Err(error) = self.waker.wake() {
-                tracing::error!(target: "gyre::reactor", %error, "could not wake the host loop");
-            }
+        if self.host_waiting.load(Ordering::Relaxed)
+            && self.host_waiting.swap(false, Ordering::AcqRel)
+            && let Err(error) = self.waker.wake()
+        {
+            tracing::error!(target: "gyre::reactor", %error, "could not wake the host loop");
         }
     }
 
