@@ -109,9 +109,12 @@ impl HostedRun {
         }
         self.ended = true;
         self.set_host_waiting(false);
-        // A `stop()` in progress goes on; the only error is "not running",
-        // which means that one is.
-        let _ = self.reactor.stop();
+        // The host quit first: stop gracefully. Not after a crash (the run
+        // is over, without a shutdown) nor when a `stop()` is under way
+        // (then `stop` fails with "not running" and that one goes on).
+        if !self.reactor.run_finished() {
+            let _ = self.reactor.stop();
+        }
         let mut result = Ok(());
         while !self.reactor.run_finished() {
             if let Err(error) = self.reactor.run_once(None) {

@@ -151,3 +151,17 @@ fn work_queued_between_turns_wakes_the_hosts_descriptor() {
     run.finish().unwrap();
     reactor.close();
 }
+
+#[test]
+fn a_crash_ends_the_hosted_run_without_a_shutdown() {
+    let reactor = Reactor::new().unwrap();
+    let log = log_triggers(&reactor);
+    let run = reactor.start_hosted().unwrap();
+    let crasher = reactor.clone();
+    reactor.call_later(Duration::from_millis(1), move || crasher.crash());
+    drive_until_finished(&run, Duration::from_secs(10));
+    run.finish().unwrap();
+    assert!(!reactor.is_running());
+    assert_eq!(*log.borrow(), ["started"], "no shutdown triggers after a crash");
+    reactor.close();
+}
