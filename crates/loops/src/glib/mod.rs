@@ -11,8 +11,10 @@
 //! GLib sleeps in its own `poll` meanwhile, so an idle program uses no CPU,
 //! and timers fire within GLib's wake-up latency (its poll timeout is in
 //! whole milliseconds, rounded up). The source has the default priority,
-//! like GLib's own I/O sources; GTK's redraws (lower priority) run between
-//! turns.
+//! like GLib's own I/O sources: GTK's redraws (a lower priority) run
+//! whenever the reactor has nothing ready, which is nearly always; a
+//! reactor saturated with I/O would delay them, as any default-priority
+//! source would.
 //!
 //! Reactor callbacks run inside the source's dispatch, on the thread that
 //! iterates the context, which must be the reactor's thread. GTK code
