@@ -17,6 +17,9 @@ say() { printf '\n==> %s\n' "$*"; }
 # Third-party peers used by interop tests. Each protocol issue adds its peers
 # here; a test that needs a peer runs only after this step installed it.
 APT_PACKAGES=(socat netcat-openbsd python3 python3-venv iproute2 openssl curl systemd haproxy microsocks coreutils wget tinyproxy wrk g++)
+# gyre-loops' host loops: GLib and GTK 4 headers for its `glib`/`gtk` features,
+# Xvfb to run the GTK demo headless, ImageMagick to screenshot it.
+APT_PACKAGES+=(pkg-config libglib2.0-dev libgtk-4-dev xvfb imagemagick)
 PIP_PACKAGES=(twisted PySocks h11 websockets)
 PY_VENV=.venv-peers
 
@@ -77,6 +80,16 @@ fi
 
 say "doc tests"
 cargo test --workspace --doc --locked
+
+# gyre-loops keeps every host loop behind a feature (none by default), so the
+# steps above build it without GLib, GTK, tokio or calloop. This step turns
+# them all on: lints, docs, and its tests (each host's scenarios, the GLib
+# example, and the GTK 4 demo under Xvfb, whose screenshots land in
+# target/tmp/gtk_web_status/).
+say "gyre-loops with every host loop (glib, gtk, tokio, calloop)"
+cargo clippy -p gyre-loops --all-targets --all-features --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p gyre-loops --all-features --no-deps --locked --quiet
+cargo test -p gyre-loops --all-features --locked --no-fail-fast
 
 # The cargo-fuzz targets live outside the workspace (fuzz/); running them
 # needs cargo-fuzz, but compiling them keeps them in step with the parsers

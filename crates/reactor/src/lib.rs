@@ -30,6 +30,7 @@ pub mod daemon;
 pub mod datagram;
 mod error;
 mod executor;
+mod hosted;
 pub mod privileges;
 pub mod process;
 mod reactor;
@@ -48,6 +49,7 @@ pub mod unix;
 mod write_buffer;
 
 pub use error::NotRunning;
+pub use hosted::HostedRun;
 pub use reactor::Reactor;
 pub use remote::ReactorHandle;
 pub use tcp::{ConnectOptions, ListenOptions, TcpKeepAlive, TcpNoDelay};

@@ -64,7 +64,7 @@ pub(crate) struct Inner {
     soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     flush_queue: RefCell<Vec<Rc<dyn Flush>>>,
     remote_rx: Receiver<RemoteCall>,
-    handle: ReactorHandle,
+    pub(crate) handle: ReactorHandle,
     state: Cell<RunState>,
     /// Set when the loop should return at the end of the current turn.
     exit_loop: Cell<bool>,
@@ -114,6 +114,7 @@ impl Reactor {
             owner: std::thread::current().id(),
             closed: Arc::default(),
             wake_pending: Arc::default(),
+            host_waiting: Arc::default(),
         };
         Ok(Reactor {
             inner: Rc::new(Inner {
@@ -155,21 +156,44 @@ impl Reactor {
     /// `run` also waits for the thread pool's jobs (still turning, so their
     /// results are delivered) and joins its threads before it returns.
     pub fn run(&self) -> io::Result<()> {
+        self.enter_run()?;
+        // Signals (signals.rs): SIGINT/SIGTERM stop the loop and `on_signal`
+        // handlers run only while `run` runs; dropping the guard when `run`
+        // returns removes the hooks.
+        let _signals = crate::signals::watch_while_running(self);
+        self.fire_startup();
+        let result = loop {
+            if self.run_finished() {
+                break Ok(());
+            }
+            if let Err(error) = self.run_once(None) {
+                break Err(error);
+            }
+        };
+        self.leave_run();
+        result
+    }
+
+    /// The start of a run (`run`, or a host loop's `start_hosted`): refuses
+    /// a closed or running reactor, else marks it running.
+    pub(crate) fn enter_run(&self) -> io::Result<()> {
         let inner = &self.inner;
         if inner.closed.get() {
             return Err(io::Error::other("the reactor is closed"));
         }
-        if inner.state.get() != RunState::Stopped {
+        if inner.state.get() != RunState::Stopped || inner.in_turn.get() {
             return Err(io::Error::other("the reactor is already running"));
         }
         inner.exit_loop.set(false);
         inner.crashed.set(false);
         inner.state.set(RunState::Running);
-        // Signals (signals.rs): SIGINT/SIGTERM stop the loop and `on_signal`
-        // handlers run only while `run` runs; dropping the guard when `run`
-        // returns removes the hooks.
-        let _signals = crate::signals::watch_while_running(self);
-        let triggers = inner.triggers.clone();
+        Ok(())
+    }
+
+    /// Runs the startup triggers (the "during" and "after" phases wait for
+    /// the Deferreds of the "before" ones).
+    pub(crate) fn fire_startup(&self) {
+        let triggers = self.inner.triggers.clone();
         let this = self.downgrade();
         drop(triggers.run_before(SystemEvent::Startup).map(move |()| {
             if let Some(reactor) = this.upgrade() {
@@ -178,14 +202,20 @@ impl Reactor {
                 triggers.run_now(SystemEvent::Startup, Phase::After);
             }
         }));
-        let result = loop {
-            if inner.exit_loop.get() && (inner.crashed.get() || !inner.thread_pool.winding_down()) {
-                break Ok(());
-            }
-            if let Err(error) = self.run_once(None) {
-                break Err(error);
-            }
-        };
+    }
+
+    /// Whether the run is over: stopped (shutdown done and the thread
+    /// pool's results delivered) or crashed.
+    pub(crate) fn run_finished(&self) -> bool {
+        let inner = &self.inner;
+        inner.exit_loop.get() && (inner.crashed.get() || !inner.thread_pool.winding_down())
+    }
+
+    /// The end of a run: delivers what is left, joins the thread pool,
+    /// marks the reactor stopped, and closes it if `close` was called
+    /// meanwhile.
+    pub(crate) fn leave_run(&self) {
+        let inner = &self.inner;
         self.drain_pending();
         inner.thread_pool.after_run(self);
         inner.state.set(RunState::Stopped);
@@ -194,7 +224,6 @@ impl Reactor {
         if inner.close_after_run.replace(false) {
             self.close();
         }
-        result
     }
 
     /// Runs queued notifications, task wake-ups, calls from other threads
@@ -356,6 +385,8 @@ impl Reactor {
     /// watch [`poll_fd`](Self::poll_fd), arm a timer for
     /// [`next_deadline`](Self::next_deadline), and call `run_once(Some(Duration::ZERO))`
     /// when either fires or when [`has_pending_work`](Self::has_pending_work) is true.
+    /// [`start_hosted`](Self::start_hosted) wraps this in a run (the reactor
+    /// counts as running, `stop()` works both ways) and is what hosts use.
     ///
     /// Check `has_pending_work` after every step of the host loop that runs
     /// reactor callbacks (this turn, and anything else of the host's that
@@ -496,11 +527,13 @@ impl Reactor {
             return;
         }
         self.inner.soon.borrow_mut().push_back(Box::new(work));
+        self.inner.handle.kick_host();
     }
 
     /// Queues a flush for the end of this turn.
     pub(crate) fn schedule_flush(&self, source: Rc<dyn Flush>) {
         self.inner.flush_queue.borrow_mut().push(source);
+        self.inner.handle.kick_host();
     }
 
     /// Registers `io` with the poller for reading and writing (edge
@@ -565,6 +598,9 @@ impl Clock for Reactor {
             // A closed reactor never runs timers; dropping the callback now
             // keeps it from holding the reactor alive.
             call.cancel();
+        } else {
+            // A host loop asleep until the old deadline re-arms its timer.
+            self.inner.handle.kick_host();
         }
         call
     }

@@ -59,6 +59,11 @@ pub struct ReactorHandle {
     /// drains the channel: while it is set, a wake-up is on its way and
     /// other senders need not write the eventfd again.
     pub(crate) wake_pending: Arc<AtomicBool>,
+    /// Set by a host loop's run ([`HostedRun`](crate::HostedRun)) after each
+    /// turn, while the host may sleep on the descriptor with a timer armed
+    /// for the deadline it saw: the first work queued on the reactor's own
+    /// thread outside a turn clears it and wakes the descriptor.
+    pub(crate) host_waiting: Arc<AtomicBool>,
 }
 
 impl ReactorHandle {
@@ -123,9 +128,22 @@ impl ReactorHandle {
         }
     }
 
+    /// Wakes a host loop that may sleep with an out-of-date view of the
+    /// reactor (work queued, or a timer added, by host code between turns):
+    /// the descriptor becomes readable, the host turns and re-arms. Only the
+    /// first such call after a turn writes the eventfd. Reactor thread only.
+    pub(crate) fn kick_host(&self) {
+        if self.host_waiting.load(Ordering::Relaxed)
+            && self.host_waiting.swap(false, Ordering::AcqRel)
+            && let Err(error) = self.waker.wake()
+        {
+            tracing::error!(target: "gyre::reactor", %error, "could not wake the host loop");
+        }
+    }
+
     fn wake(&self) {
         if self.is_reactor_thread() {
-            return;
+            return self.kick_host();
         }
         // Only the sender that sets the flag writes the eventfd. The swap
         // is a release after our call went into the channel, and the loop's

@@ -85,6 +85,15 @@ impl Drop for KillOnDrop {
 /// # Panics
 /// When the build fails, with cargo's error output.
 pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
+    example_binary_with_features(manifest_dir, name, &[])
+}
+
+/// [`example_binary`] for an example that needs cargo features of its
+/// package (`required-features`), built with exactly those features on.
+///
+/// # Panics
+/// When the build fails, with cargo's error output.
+pub fn example_binary_with_features(manifest_dir: &Path, name: &str, features: &[&str]) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _one_build_at_a_time = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // The test binary is target/<profile>/deps/<name>-<hash>.
@@ -101,6 +110,9 @@ pub fn example_binary(manifest_dir: &Path, name: &str) -> PathBuf {
         .arg(manifest_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
+    if !features.is_empty() {
+        build.arg("--features").arg(features.join(","));
+    }
     // The variables cargo sets for the running test (CARGO_MANIFEST_DIR,
     // CARGO_PKG_NAME, ...) must not reach the build: build scripts that
     // track them (ring's does) would see them change between this build
