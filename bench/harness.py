@@ -36,7 +36,7 @@ PROFILES = {
 
 def load(layout, *args):
     """Runs gyre-load on CPU 0 and returns its figures."""
-    argv = ["taskset", "-c", "0", f"{layout.gyre}/gyre-load", *map(str, args)]
+    argv = ["taskset", "-c", servers.LOAD_CPU, f"{layout.gyre}/gyre-load", *map(str, args)]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300).stdout
     return {k: float(v) for k, v in (line.split() for line in out.splitlines())}
 
@@ -49,7 +49,7 @@ def cpu_seconds(pid):
 
 def wrk(server, path, seconds, close=False, connections=50):
     """wrk on CPU 0 for `seconds`; server CPU time read around it."""
-    argv = ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv = ["taskset", "-c", servers.LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if close:
         argv += ["-H", "Connection: close"]
     before = cpu_seconds(server.pid)
@@ -163,11 +163,11 @@ def micro(layout, p, with_twisted):
     runs = {"gyre": [], "Twisted": []}
     for _ in range(p["rounds"]):
         runs["gyre"].append(parse(subprocess.run(
-            ["taskset", "-c", "1", f"{layout.gyre}/gyre-micro"], env=env, check=True,
+            ["taskset", "-c", servers.SERVER_CPU, f"{layout.gyre}/gyre-micro"], env=env, check=True,
             capture_output=True, text=True).stdout))
         if with_twisted:
             runs["Twisted"].append(parse(subprocess.run(
-                ["taskset", "-c", "1", layout.python, f"{ROOT}/bench/twisted_micro.py"], env=env,
+                ["taskset", "-c", servers.SERVER_CPU, layout.python, f"{ROOT}/bench/twisted_micro.py"], env=env,
                 check=True, capture_output=True, text=True).stdout))
     return {k: v for k, v in runs.items() if v}
 
@@ -188,6 +188,10 @@ def main():
     parser.add_argument("--out", help="directory for latest.md / latest.svg / latest.json")
     args = parser.parse_args()
     p = PROFILES[args.profile]
+    # Measure what production runs: with RUST_BACKTRACE=1 every gyre Failure
+    # (one per closed connection) captures a backtrace, ~50,000 instructions.
+    for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
+        os.environ.pop(name, None)
     limit = max(p["idle"] * 2 + 1000, 4096)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
     names = {

@@ -1,6 +1,6 @@
 """Starting and stopping the servers under test, for bench/harness.py.
 
-Every server runs pinned to CPU 1 (`taskset -c 1`), listens on 127.0.0.1
+Every server runs pinned to one CPU (`taskset -c 1` on a 2-core machine), listens on 127.0.0.1
 and is stopped by its own PID. Servers that can bind port 0 announce
 `listening on 127.0.0.1:PORT`; nginx and `twist web` get a free port picked
 here. nginx runs from a generated configuration in a temporary directory.
@@ -13,6 +13,10 @@ import subprocess
 import time
 
 ANNOUNCE = re.compile(rb"127\.0\.0\.1:(\d+)")
+# Servers on the last CPU this process may use, the load generator on the
+# first (CPU 1 and CPU 0 on a 2-core machine; the same CPU on a 1-core one).
+CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPU, LOAD_CPU = str(CPUS[-1]), str(CPUS[0])
 
 
 def free_port():
@@ -34,7 +38,7 @@ def wait_connectable(port, deadline):
 class Server:
     """One running server process; `pid` is the process doing the work."""
 
-    def __init__(self, name, argv, port=None, cpu="1", wrap=(), cwd=None, worker_child=False):
+    def __init__(self, name, argv, port=None, cpu=SERVER_CPU, wrap=(), cwd=None, worker_child=False):
         self.name = name
         self.proc = subprocess.Popen(
             ["taskset", "-c", cpu, *wrap, *argv],
