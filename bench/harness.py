@@ -173,9 +173,42 @@ def micro(layout, p, with_twisted):
 
 
 def machine_state():
+    """Load average, time, and the machine's busy CPU-seconds so far."""
     with open("/proc/loadavg") as f:
         load1 = float(f.read().split()[0])
-    return {"loadavg1": load1, "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return {"loadavg1": load1, "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "busy_s": busy / os.sysconf("SC_CLK_TCK"),
+            "own_s": own.ru_utime + own.ru_stime + me.ru_utime + me.ru_stime}
+
+
+def others_share(before, after, elapsed):
+    """The share of the machine's CPU that processes other than this run
+    (servers, load generators and the harness are all its children) used."""
+    others = (after["busy_s"] - before["busy_s"]) - (after["own_s"] - before["own_s"])
+    return max(0.0, others / (elapsed * (os.cpu_count() or 1)))
+
+
+def versions(layout, gyre_only):
+    """The peers' versions, for the record under the table."""
+    if gyre_only:
+        return ""
+    found = []
+    with open(os.path.join(ROOT, "bench", "peers", "Cargo.lock")) as f:
+        lock = f.read()
+    for crate in ("tokio", "hyper", "tokio-rustls", "rustls", "mio"):
+        match = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock)
+        if match:
+            found.append(f"{crate} {match.group(1)}")
+    twisted = subprocess.run([layout.python, "-c", "import twisted; print(twisted.__version__)"],
+                             capture_output=True, text=True).stdout.strip()
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    found += [f"Twisted {twisted}", nginx.split(": ")[-1].replace("/", " "), "wrk 4 (Debian)"]
+    return ", ".join(found)
 
 
 def main():
@@ -186,14 +219,25 @@ def main():
     parser.add_argument("--only", nargs="*", help="workload name prefixes to run")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions")
     parser.add_argument("--out", help="directory for latest.md / latest.svg / latest.json")
+    parser.add_argument("--render", metavar="JSON", help="only redraw the table and chart of a saved run")
     args = parser.parse_args()
+    out = args.out or os.path.join(ROOT, "bench", "results")
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        return write(out, saved["results"], saved["callgrind"], saved["meta"])
     p = PROFILES[args.profile]
     # Measure what production runs: with RUST_BACKTRACE=1 every gyre Failure
     # (one per closed connection) captures a backtrace, ~50,000 instructions.
     for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
         os.environ.pop(name, None)
-    limit = max(p["idle"] * 2 + 1000, 4096)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    # Each side of the idle workload holds one descriptor per connection.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    want = p["idle"] + 1000
+    if hard != resource.RLIM_INFINITY and hard < want:
+        sys.exit(f"the idle workload needs {want} file descriptors; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, 4096) if hard == resource.RLIM_INFINITY
+                                                else min(max(want, 4096), hard), hard))
     names = {
         "echo": ["gyre", "mio", "tokio", "Twisted"],
         "hello": ["gyre", "hyper", "nginx", "Twisted"],
@@ -212,13 +256,19 @@ def main():
             import callgrind
             counts = callgrind.run(layout, args.profile, args.gyre_only)
         after = machine_state()
-    meta = {"profile": args.profile, "rounds": p["rounds"], "seconds": p["seconds"],
-            "before": before, "after": after, "elapsed_s": round(time.monotonic() - started),
+    elapsed = time.monotonic() - started
+    meta = {"others_share": others_share(before, after, elapsed), "profile": args.profile,
+            "rounds": p["rounds"], "seconds": p["seconds"], "versions": versions(layout, args.gyre_only),
+            "before": before, "after": after, "elapsed_s": round(elapsed),
             "host": f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs",
             "idle_conns": p["idle"], "bulk": p["bulk"], "tls_bulk": p["tls_bulk"]}
+    write(out, results, counts, meta)
+
+
+def write(out, results, counts, meta):
+    """Prints the table and writes latest.md, latest.svg and latest.json."""
     text = report.markdown(results, counts, meta)
     print(text)
-    out = args.out or os.path.join(ROOT, "bench", "results")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.md"), "w") as f:
         f.write(text)

@@ -102,15 +102,17 @@ def all_rows(results, meta):
 
 
 def markdown(results, counts, meta):
-    b, a = meta["before"], meta["after"]
-    busy = max(b["loadavg1"], a["loadavg1"])
+    b, others = meta["before"], meta.get("others_share", 0.0)
     lines = [
         f"Measured {b['time']} on {meta['host']}, profile `{meta['profile']}`: "
         f"{meta['rounds']} interleaved rounds, {meta['seconds']} s per timed run, "
-        f"{meta['elapsed_s']} s in all. Load average {b['loadavg1']:.2f} before, "
-        f"{a['loadavg1']:.2f} after"
-        + (" — **the machine was busy with other work; rates and latencies are noisy, "
-           "per-CPU-second figures and instruction counts less so**." if busy > 1.2 else "."),
+        f"{meta['elapsed_s']} s in all. Other processes used {others:.0%} of the machine's CPU "
+        "meanwhile"
+        + (" — **the machine was busy with other work: rates and latencies are noisy; "
+           "per-server-CPU-second figures and instruction counts much less so**."
+           if others > 0.10 else "."),
+        "",
+        f"Peers: {meta['versions']}." if meta.get("versions") else "",
         "",
         "Servers on CPU 1, load generator on CPU 0. Cells: median (advantage ratio, >1× = gyre "
         "better, the median of per-round paired ratios); † = min-max spread over the rounds "

@@ -138,7 +138,11 @@ mod tests {
         assert!(inner.linked && !inner.is_dir);
         assert!(resolve_checked(&root, &["inner-link"], true).unwrap().is_dir);
         assert!(resolve_checked(&root, &["outer-link", "secret.txt"], true).is_none());
-        assert!(resolve_checked(&root, &["outer-link", "secret.txt"], false).unwrap().linked);
+        assert!(
+            resolve_checked(&root, &["outer-link", "secret.txt"], false)
+                .unwrap()
+                .linked
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
