@@ -27,10 +27,14 @@ import servers  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PROFILES = {
-    # rounds, seconds per timed run, bulk bytes, TLS bulk bytes, idle connections, micro ms
-    "full": dict(rounds=5, seconds=3, bulk=1 << 30, tls_bulk=256 << 20, idle=10_000, micro=500),
-    "quick": dict(rounds=3, seconds=1, bulk=128 << 20, tls_bulk=32 << 20, idle=3_000, micro=100),
-    "smoke": dict(rounds=1, seconds=1, bulk=8 << 20, tls_bulk=2 << 20, idle=100, micro=20),
+    # rounds, seconds per timed run, echo warm-up ms, bulk bytes, TLS bulk bytes,
+    # idle connections, micro ms per workload
+    "full": dict(rounds=5, seconds=3, warmup=500, bulk=1 << 30, tls_bulk=256 << 20, idle=10_000,
+                 micro=500),
+    "quick": dict(rounds=3, seconds=1, warmup=200, bulk=128 << 20, tls_bulk=32 << 20, idle=2_000,
+                  micro=80),
+    "smoke": dict(rounds=1, seconds=1, warmup=100, bulk=8 << 20, tls_bulk=2 << 20, idle=100,
+                  micro=20),
 }
 
 
@@ -65,6 +69,10 @@ def wrk(server, path, seconds, close=False, connections=50):
     lat = {p: float(v) * units[u] for p, v, u in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s)", out)}
     return {"rate": rate, "per_cpu": total / cpu if cpu > 0 else 0.0,
             "p50_us": lat.get("50", 0.0), "p99_us": lat.get("99", 0.0)}
+
+
+def progress(workload):
+    print(f"[{time.strftime('%H:%M:%S')}] {workload}", file=sys.stderr, flush=True)
 
 
 def interleave(rounds, names, start, measure, restart=False):
@@ -106,23 +114,27 @@ def run_workloads(layout, p, names, only):
     echo = lambda name: layout.start("echo", name)
     for conns in (1, 50, 1000):
         if want(f"echo-{conns}"):
+            progress(f"echo, {conns} connections")
             def measure(s, conns=conns):
                 # Warm-up covers connection setup; no warm-up needed past it.
                 for _ in range(3):
                     try:
                         return echo_figures(load(layout, "echo", "--addr", s.addr, "--connections",
-                                                 conns, "--warmup-ms", 300, "--duration-ms",
+                                                 conns, "--warmup-ms", p["warmup"], "--duration-ms",
                                                  sec * 1000, "--pid", s.pid))
                     except subprocess.CalledProcessError:
                         time.sleep(0.5)  # a refused burst of connects; try again
                 raise RuntimeError(f"{s.name}: echo with {conns} connections failed")
             out[f"echo-{conns}"] = interleave(rounds, pick("echo"), echo, measure)
     if want("bulk"):
+        progress("bulk")
         out["bulk"] = interleave(rounds, pick("echo"), echo, lambda s: bulk_figures(
             load(layout, "bulk", "--addr", s.addr, "--bytes", p["bulk"], "--pid", s.pid)))
     for close in (False, True):
         key = "http-close" if close else "http-keepalive"
         if want(key):
+            progress(key)
+
             def hello(name):
                 server = layout.start("hello", name)
                 wrk(server, "/", 1, close)  # warm-up
@@ -131,15 +143,18 @@ def run_workloads(layout, p, names, only):
                                   lambda s, c=close: wrk(s, "/", sec, c))
     for size in ("4k", "1m"):
         if want(f"static-{size}"):
+            progress(f"static {size}")
             path = f"/{size}.bin"
             out[f"static-{size}"] = interleave(rounds, pick("static"),
                                                lambda n: layout.start("static", n),
                                                lambda s, path=path: wrk(s, path, sec))
     if want("idle"):
+        progress("idle connections")
         out["idle"] = interleave(rounds, pick("echo"), echo, lambda s: {
             "rss_per_conn": load(layout, "idle", "--addr", s.addr, "--connections", p["idle"],
                                  "--pid", s.pid)["rss_per_conn_bytes"]}, restart=True)
     if want("tls"):
+        progress("TLS")
         layout.make_certificates()
         tls = lambda name: layout.start("tls", name)
         ca = ["--ca", layout.ca, "--name", "localhost"]
@@ -152,6 +167,7 @@ def run_workloads(layout, p, names, only):
         out["tls-bulk"] = interleave(rounds, pick("tls"), tls, lambda s: bulk_figures(
             load(layout, "tls-bulk", "--addr", s.addr, *ca, "--bytes", p["tls_bulk"], "--pid", s.pid)))
     if want("micro"):
+        progress("micro (Deferreds, timers)")
         out["micro"] = micro(layout, p, "Twisted" in names["enabled"])
     return out
 

@@ -163,14 +163,14 @@ def target_rows(results):
             continue
         _, _, ratio, is_noisy = compare(runs, peer, metric, hi_of[metric])
         met = ratio >= goal
-        gap = "" if met else f"needs {goal / ratio:.2f}× more ({(goal / ratio - 1) * 100:.0f} %)"
-        rows.append((text, f"{ratio:.2f}×{' †' if is_noisy else ''}", met, gap, ratio, goal))
+        gap = "" if met else f"{(goal / ratio - 1) * 100:.1f} % short"
+        rows.append((text, f"{ratio:.3f}×{' †' if is_noisy else ''}", met, gap, ratio, goal))
     if "micro" in results and "Twisted" in results["micro"]:
         for name in results["micro"]["gyre"][0]:
             g = [r[name] for r in results["micro"]["gyre"]]
             t = [r[name] for r in results["micro"]["Twisted"]]
             ratio = statistics.median(b / a for a, b in zip(g, t))
-            gap = "" if ratio >= 50 else f"needs {50 / ratio:.2f}× more"
+            gap = "" if ratio >= 50 else f"needs {50 / ratio:.2f}× faster"
             rows.append((f"micro `{name}` ≥ 50× Twisted", f"{ratio:.0f}×", ratio >= 50, gap,
                          ratio, 50.0))
     return rows
