@@ -1,4 +1,4 @@
-"""The gyre micro workloads in Python Twisted, for bench/micro.sh.
+"""The gyre micro workloads in Python Twisted, for bench/harness.py (workload 7).
 
 Prints one line per workload: `name nanoseconds_per_operation`, measured the
 same way as bench/src/bin/gyre-micro.rs (calibrated batches, median).

@@ -97,4 +97,13 @@ cargo test -p gyre-loops --all-features --locked --no-fail-fast
 say "fuzz targets compile"
 cargo check --manifest-path fuzz/Cargo.toml --bins --locked --quiet
 
+# The benchmark harness against peers (bench/run.sh) runs every workload
+# against gyre alone for a second or less, in the debug build the tests
+# made, so the harness, the load generator and the servers it drives cannot
+# rot. The peers it builds from crates.io (bench/peers: tokio, hyper,
+# tokio-rustls, mio) are a separate cargo project, only type-checked here.
+say "benchmark harness smoke run"
+cargo check --manifest-path bench/peers/Cargo.toml --locked --quiet
+bash bench/run.sh --smoke >/dev/null
+
 say "all checks passed"

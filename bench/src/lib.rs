@@ -4,6 +4,11 @@
 //! `benches/`. The workloads here are shared between the divan benches and
 //! the comparison with Python Twisted (`bench/twisted_micro.py`), so both
 //! sides measure the same operations.
+//!
+//! [`load`] is the load generator of the harness against peers
+//! (`bench/run.sh`, binary `gyre-load`).
+
+pub mod load;
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! Times the Deferred and timer micro workloads and prints one line per
-//! workload: `name nanoseconds_per_operation`. `bench/micro.sh` runs this
+//! workload: `name nanoseconds_per_operation`. `bench/run.sh` (workload 7) runs this
 //! interleaved with `bench/twisted_micro.py` (the same workloads in Python
 //! Twisted) and prints the ratios.
 

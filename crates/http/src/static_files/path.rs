@@ -71,10 +71,78 @@ pub fn is_inside(root: &Path, path: &Path) -> bool {
 /// Joins checked names under `root`; `None` when the result does not
 /// exist or, with `confine`, leaves the root through a symbolic link.
 pub fn resolve(root: &Path, names: &[&str], confine: bool) -> Option<PathBuf> {
+    resolve_checked(root, names, confine).map(|resolved| resolved.path)
+}
+
+/// What [`resolve_checked`] found.
+pub(crate) struct Resolved {
+    /// The names joined under the root.
+    pub(crate) path: PathBuf,
+    /// Whether a symbolic link was met below the root.
+    pub(crate) linked: bool,
+    /// Whether the path (links followed) is a directory.
+    pub(crate) is_dir: bool,
+}
+
+/// [`resolve`], also telling whether a symbolic link was met below the
+/// root. When none was (one `lstat` per name, the usual case), the path is
+/// the names joined as written: inside the (canonical) root and, the names
+/// having passed [`check_segments`], no dotfile; only a link costs the
+/// `realpath` walk (a `readlink` per component of the whole path). A
+/// request for a file directly under the root costs one system call here.
+pub(crate) fn resolve_checked(root: &Path, names: &[&str], confine: bool) -> Option<Resolved> {
     let mut path = root.to_path_buf();
-    path.extend(names);
-    if !path.exists() || (confine && !is_inside(root, &path)) {
-        return None;
+    let mut linked = false;
+    let mut is_dir = true; // the root itself
+    for name in names {
+        path.push(name);
+        if !linked {
+            let file_type = std::fs::symlink_metadata(&path).ok()?.file_type();
+            linked = file_type.is_symlink();
+            is_dir = file_type.is_dir();
+        }
     }
-    Some(path)
+    if linked {
+        if !path.exists() || (confine && !is_inside(root, &path)) {
+            return None;
+        }
+        is_dir = path.is_dir();
+    }
+    Some(Resolved { path, linked, is_dir })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_checked_walks_links_only_when_it_meets_one() {
+        let base = std::env::temp_dir().join(format!("gyre-resolve-{}", std::process::id()));
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("dir")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(root.join("dir/file.txt"), "in").unwrap();
+        std::fs::write(outside.join("secret.txt"), "out").unwrap();
+        std::os::unix::fs::symlink(root.join("dir"), root.join("inner-link")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("outer-link")).unwrap();
+        let root = root.canonicalize().unwrap();
+
+        let plain = resolve_checked(&root, &["dir", "file.txt"], true).unwrap();
+        assert!(!plain.linked && !plain.is_dir && plain.path == root.join("dir/file.txt"));
+        assert!(resolve_checked(&root, &["dir"], true).unwrap().is_dir);
+        assert!(resolve_checked(&root, &[], true).unwrap().is_dir);
+        assert!(resolve_checked(&root, &["dir", "missing"], true).is_none());
+        assert!(resolve_checked(&root, &["dir", "file.txt", "below-a-file"], true).is_none());
+
+        let inner = resolve_checked(&root, &["inner-link", "file.txt"], true).unwrap();
+        assert!(inner.linked && !inner.is_dir);
+        assert!(resolve_checked(&root, &["inner-link"], true).unwrap().is_dir);
+        assert!(resolve_checked(&root, &["outer-link", "secret.txt"], true).is_none());
+        assert!(
+            resolve_checked(&root, &["outer-link", "secret.txt"], false)
+                .unwrap()
+                .linked
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }

@@ -13,7 +13,7 @@ use crate::wire::{HeaderMap, Method, ResponseHead, StatusCode};
 
 use super::conditional::{Precondition, Validators, evaluate_preconditions, if_range_allows};
 use super::listing::{ListingEntry, render_listing, sort_entries};
-use super::path::{PathError, check_segments, is_inside, resolve};
+use super::path::{PathError, Resolved, check_segments, is_inside, resolve_checked};
 use super::range::{RangeOutcome, content_range, evaluate_range, unsatisfied_range};
 use super::sender::{FileSender, Piece, body_length};
 use super::{StaticFiles, StaticOptions};
@@ -60,13 +60,13 @@ pub(crate) fn serve<S: AsRef<str>>(
         Err(_) => return refuse(response, StatusCode::BAD_REQUEST),
     };
     let confine = !options.follow_symlinks_outside;
-    let Some(path) = resolve(site.root(), &names, confine) else {
+    let Some(Resolved { path, linked, is_dir }) = resolve_checked(site.root(), &names, confine) else {
         return refuse(response, StatusCode::NOT_FOUND);
     };
-    if !options.show_hidden && reaches_hidden(site.root(), &path) {
+    if linked && !options.show_hidden && reaches_hidden(site.root(), &path) {
         return refuse(response, StatusCode::NOT_FOUND); // a link to a dotfile
     }
-    if path.is_dir() {
+    if is_dir {
         if !trailing_slash {
             return redirect_to_directory(request, response);
         }

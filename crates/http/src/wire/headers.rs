@@ -13,6 +13,11 @@ use std::fmt;
 use crate::error::SendError;
 use crate::wire::token::{is_field_value, is_token, list_elements};
 
+/// Room made by the first field added to an empty map: enough for the
+/// heads a server usually sends (status line aside).
+const FIRST_FIELDS: usize = 8;
+const FIRST_BYTES: usize = 256;
+
 /// Where one field lives in the buffer: name at `start..value`, value at
 /// `value..end`.
 #[derive(Clone, Copy)]
@@ -116,6 +121,13 @@ impl HeaderMap {
     /// Adds a field the caller has already validated (the parser, whose
     /// input httparse checked).
     pub(crate) fn push_unchecked(&mut self, name: &[u8], value: &[u8]) {
+        if self.entries.capacity() == 0 {
+            // A map built field by field (a response head) would otherwise
+            // grow both vectors from nothing, five or six reallocations for
+            // a typical head; one block each covers most heads.
+            self.entries.reserve(FIRST_FIELDS);
+            self.buf.reserve(FIRST_BYTES.max(name.len() + value.len()));
+        }
         let start = self.buf.len();
         self.buf.extend_from_slice(name);
         let value_at = self.buf.len();
