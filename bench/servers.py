@@ -168,14 +168,17 @@ class Layout:
         local = "tcp:0:interface=127.0.0.1"
         tls = ["--cert", self.cert, "--key", self.key]
         table = {
-            ("echo", "gyre"): [f"{g}/gyre", "echo", "--listen", local],
+            # Like nginx (access log off), gyre's command-line servers log
+            # warnings only: no per-request or per-connection events.
+            ("echo", "gyre"): [f"{g}/gyre", "--log-level", "warn", "echo", "--listen", local],
             ("echo", "mio"): [f"{p}/mio_echo"],
             ("echo", "tokio"): [f"{p}/tokio_echo"],
             ("echo", "Twisted"): [self.python, f"{self.root}/bench/twisted_servers.py", "echo"],
             ("hello", "gyre"): [f"{g}/examples/http_hello", "--listen", local],
             ("hello", "hyper"): [f"{p}/hyper_hello"],
             ("hello", "Twisted"): [self.python, f"{self.root}/bench/twisted_servers.py", "hello"],
-            ("static", "gyre"): [f"{g}/gyre", "web", "--path", self.files, "--listen", local],
+            ("static", "gyre"): [f"{g}/gyre", "--log-level", "warn", "web", "--path", self.files,
+                                 "--listen", local],
             ("tls", "gyre"): [f"{g}/examples/tls_echo_server", "--listen", "127.0.0.1:0", *tls],
             ("tls", "tokio-rustls"): [f"{p}/tokio_rustls_echo", *tls],
         }
