@@ -277,7 +277,7 @@ impl<S: StreamSocket> StreamConnection<S> {
         self.read_closed.set(true);
         if self.write_side.get() == WriteSide::Shutdown {
             // Both directions are now closed.
-            return self.close(Failure::new(ConnectionDone::new()), false);
+            return self.close(Failure::without_backtrace(ConnectionDone::new()), false);
         }
         self.with_protocol(|protocol, transport| protocol.read_connection_lost(transport));
     }
@@ -337,7 +337,7 @@ impl<S: StreamSocket> StreamConnection<S> {
             self.shutdown_write();
         }
         if self.state.get() == ConnectionState::Closing {
-            self.close(Failure::new(ConnectionDone::new()), false);
+            self.close(Failure::without_backtrace(ConnectionDone::new()), false);
         }
     }
 
@@ -351,7 +351,7 @@ impl<S: StreamSocket> StreamConnection<S> {
             return self.close(lost(&error, "shutting down the write side"), false);
         }
         if self.read_closed.get() {
-            return self.close(Failure::new(ConnectionDone::new()), false);
+            return self.close(Failure::without_backtrace(ConnectionDone::new()), false);
         }
         let me = self.me.clone();
         if let Some(reactor) = self.reactor.upgrade() {

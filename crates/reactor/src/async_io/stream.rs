@@ -256,7 +256,7 @@ impl AsyncStream {
             Poll::Ready(Ok(state.take(n)))
         } else if state.read_eof {
             Poll::Ready(Err(state.end().err().unwrap_or_else(|| {
-                Failure::new(ConnectionDone::new())
+                Failure::without_backtrace(ConnectionDone::new())
                     .context(format!("the stream ended before {n} bytes arrived"))
             })))
         } else {
