@@ -60,6 +60,9 @@ impl RequestHead {
     }
 }
 
+/// Room left after a response head for the body that usually follows.
+const SHORT_BODY: usize = 256;
+
 /// The head of a response: status line and header fields.
 ///
 /// ```
@@ -134,7 +137,10 @@ impl ResponseHead {
 
     /// Writes the head, ending with the empty line.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.reserve(15 + self.reason.len() + self.headers.wire_len());
+        // `HTTP/1.1 200 ` (13) + reason + CRLF (2) + fields + blank line
+        // (2); room is made for a short body too, so that a small answer on
+        // a fresh connection costs one allocation, not three.
+        out.reserve(17 + self.reason.len() + self.headers.wire_len() + SHORT_BODY);
         out.extend_from_slice(self.version.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(&self.status.digits());
