@@ -499,3 +499,55 @@ fn permessage_deflate_is_negotiated_end_to_end() {
         ["open None".to_owned(), format!("text {text}")]
     );
 }
+
+#[test]
+fn a_stopping_server_closes_every_open_websocket_with_going_away() {
+    let clock = ManualClock::new();
+    let (server_log, client_log) = (Log::default(), Log::default());
+    let log = server_log.clone();
+    let ws_server = WebSocketServer::new(options(&clock), AcceptPolicy::default(), move |_: &Request| {
+        Recorder {
+            log: log.clone(),
+            echo: true,
+        }
+    });
+    let open = ws_server.connections();
+    let http = HttpServer::new(Rc::new(clock.clone()), ws_server);
+    let url = WebSocketUrl::parse("ws://example.com/chat").unwrap();
+    let mut pairs = Vec::new();
+    for _ in 0..2 {
+        let recorder = Recorder {
+            log: client_log.clone(),
+            echo: false,
+        };
+        let mut client = WebSocketClientProtocol::new(&url, &[], options(&clock), recorder).unwrap();
+        let opened = client.opened();
+        let mut pair = connect_pair(http.protocol(), client);
+        pair.pump();
+        success_result_of(opened);
+        pairs.push(pair);
+    }
+    assert_eq!(open.len(), 2);
+    // What a gyre-app Drain::With does for a program serving WebSockets.
+    http.shut_down();
+    open.close_all(CloseCode::GOING_AWAY, "server shutting down");
+    for pair in &mut pairs {
+        pair.pump();
+    }
+    let closes: Vec<String> = take(&client_log)
+        .into_iter()
+        .filter(|line| line.starts_with("close"))
+        .collect();
+    assert_eq!(
+        closes, ["close 1001 server shutting down true"; 2],
+        "both clients heard why"
+    );
+    assert_eq!(
+        take(&server_log)
+            .iter()
+            .filter(|line| line.starts_with("close 1001"))
+            .count(),
+        2
+    );
+    assert!(open.is_empty());
+}

@@ -153,7 +153,9 @@ impl HttpServer {
     /// is on (its response says `Connection: close` when its head is not
     /// sent yet) and then closes, connections idle between requests close
     /// now, and a connection made later (accepted before the caller's
-    /// listening port closed) is answered once, then closed. Clones
+    /// listening port closed) is answered once, then closed. Upgraded
+    /// connections are no longer HTTP's: close WebSockets with
+    /// [`OpenWebSockets::close_all`](crate::websocket::OpenWebSockets::close_all). Clones
     /// of this server share its connections.
     pub fn shut_down(&self) {
         self.connections.shut_down();

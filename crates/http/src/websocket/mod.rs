@@ -66,5 +66,5 @@ pub use handshake::{
     validate_request,
 };
 pub use message::{CloseFrame, Event, MaskKeys, Message, Role, WebSocketConfig};
-pub use server::{AcceptPolicy, OriginCheck, WebSocketServer, accept};
+pub use server::{AcceptPolicy, OpenWebSockets, OriginCheck, WebSocketServer, accept};
 pub use session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};

@@ -2,14 +2,17 @@
 //! [`Handler`], or [`WebSocketServer`], a `Handler` that is only a
 //! WebSocket endpoint.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::server::{Handler, Request, Response};
 use crate::websocket::connection::WebSocketConnection;
 use crate::websocket::deflate::negotiate_deflate;
+use crate::websocket::error::{CloseCode, WsError};
 use crate::websocket::handshake::{HandshakeError, accept_response, choose_protocol, validate_request};
+use crate::websocket::message::CloseFrame;
 use crate::websocket::message::Role;
-use crate::websocket::session::{WebSocketHandler, WebSocketOptions, WebSocketProtocol};
+use crate::websocket::session::{WebSocket, WebSocketHandler, WebSocketOptions, WebSocketProtocol};
 
 /// Decides on a request's `Origin` header (absent for non-browser clients).
 pub type OriginCheck = Rc<dyn Fn(Option<&str>) -> bool>;
@@ -106,6 +109,83 @@ pub struct WebSocketServer<F> {
     options: WebSocketOptions,
     policy: AcceptPolicy,
     make: F,
+    open: OpenWebSockets,
+}
+
+/// The open connections of a [`WebSocketServer`], kept by the program
+/// (the server itself moves into an `HttpServer`) so that a graceful
+/// shutdown can close them all with `1001 Going Away`: an upgraded
+/// connection is no longer HTTP's, so `HttpServer::shut_down` leaves it.
+/// Clones share the set.
+#[derive(Clone, Default)]
+pub struct OpenWebSockets {
+    sockets: Rc<RefCell<Vec<WebSocket>>>,
+}
+
+impl OpenWebSockets {
+    fn add(&self, ws: &WebSocket) {
+        let mut sockets = self.sockets.borrow_mut();
+        sockets.retain(WebSocket::is_open);
+        sockets.push(ws.clone());
+    }
+
+    /// How many connections are open.
+    pub fn len(&self) -> usize {
+        self.sockets.borrow().iter().filter(|ws| ws.is_open()).count()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Starts the closing handshake on every open connection with `code`
+    /// (`CloseCode::GOING_AWAY` when the server stops) and `reason`; each
+    /// closes once its peer answers (or its close timeout passes).
+    pub fn close_all(&self, code: CloseCode, reason: &str) {
+        let sockets: Vec<WebSocket> = self
+            .sockets
+            .borrow_mut()
+            .drain(..)
+            .filter(WebSocket::is_open)
+            .collect();
+        for ws in sockets {
+            // Err only when this side already sent its close frame.
+            let _ = ws.close(Some(code), reason);
+        }
+    }
+}
+
+/// Records each connection of a [`WebSocketServer`] in its
+/// [`OpenWebSockets`] once open, and otherwise is the application's handler.
+struct Tracked<H> {
+    inner: H,
+    open: OpenWebSockets,
+}
+
+impl<H: WebSocketHandler> WebSocketHandler for Tracked<H> {
+    fn on_open(&mut self, ws: &WebSocket) {
+        self.open.add(ws);
+        self.inner.on_open(ws);
+    }
+    fn on_text(&mut self, ws: &WebSocket, text: String) {
+        self.inner.on_text(ws, text);
+    }
+    fn on_binary(&mut self, ws: &WebSocket, data: Vec<u8>) {
+        self.inner.on_binary(ws, data);
+    }
+    fn on_pong(&mut self, ws: &WebSocket, data: Vec<u8>) {
+        self.inner.on_pong(ws, data);
+    }
+    fn on_writable(&mut self, ws: &WebSocket) {
+        self.inner.on_writable(ws);
+    }
+    fn on_error(&mut self, ws: &WebSocket, error: &WsError) {
+        self.inner.on_error(ws, error);
+    }
+    fn on_close(&mut self, ws: &WebSocket, frame: CloseFrame, clean: bool) {
+        self.inner.on_close(ws, frame, clean);
+    }
 }
 
 impl<F, H> WebSocketServer<F>
@@ -119,7 +199,13 @@ where
             options,
             policy,
             make,
+            open: OpenWebSockets::default(),
         }
+    }
+
+    /// Its open connections, to close them when the program stops.
+    pub fn connections(&self) -> OpenWebSockets {
+        self.open.clone()
     }
 }
 
@@ -130,7 +216,10 @@ where
 {
     fn handle(&self, request: Request, response: Response) {
         if validate_request(request.head()).is_ok() {
-            let handler = (self.make)(&request);
+            let handler = Tracked {
+                inner: (self.make)(&request),
+                open: self.open.clone(),
+            };
             let _ = accept(&request, &response, &self.options, &self.policy, handler);
         } else {
             // Refused with the right status; no handler is made for it.
