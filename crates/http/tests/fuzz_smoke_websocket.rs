@@ -11,6 +11,9 @@ use gyre_http::websocket::{
 use gyre_http::wire::{HeadLimits, parse_request};
 use gyre_testing::fuzz_smoke::run_smoke;
 
+#[path = "websocket_support/fuzz_checks.rs"]
+mod fuzz_checks;
+
 fn frames() -> Vec<Vec<u8>> {
     let key = Some([1, 2, 3, 4]);
     let mut seeds = Vec::new();
@@ -58,44 +61,19 @@ const PIECES: &[&[u8]] = &[
     b"abc",
 ];
 
-fn run(chunks: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
-    run_with(chunks, false)
-}
-
-fn run_with(chunks: &[&[u8]], deflate: bool) -> (Vec<Event>, Vec<u8>) {
-    let config = WebSocketConfig {
-        max_message_size: 4096,
-        max_frame_size: 1024,
-    };
-    let mut conn = WebSocketConnection::new(Role::Server, config);
-    if deflate {
-        conn = conn.with_deflate(DeflateParams::default());
-    }
-    let (mut events, mut sent) = (Vec::new(), Vec::new());
-    for chunk in chunks {
-        conn.handle_input(chunk);
-        while let Some(event) = conn.poll_event() {
-            events.push(event);
-        }
-        if let Some(bytes) = conn.poll_transmit() {
-            sent.extend_from_slice(&bytes);
-        }
-    }
-    (events, sent)
-}
-
 #[test]
 fn frames_never_panic_and_split_feeding_agrees() {
     let seeds = frames();
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let mut messages = 0;
     run_smoke(0x5753, 6000, &seeds, PIECES, |input| {
-        let whole = run(&[input]);
-        messages += whole.0.iter().filter(|e| matches!(e, Event::Message(_))).count();
         for split in [1, input.len() / 2, input.len().saturating_sub(1)] {
-            let split = split.min(input.len());
-            assert_eq!(whole, run(&[&input[..split], &input[split..]]), "{input:?}");
+            let events = fuzz_checks::whole_and_split(input, split, false);
+            if split == 1 {
+                messages += events.iter().filter(|e| matches!(e, Event::Message(_))).count();
+            }
         }
+        fuzz_checks::frames(input); // exactly what the fuzz target runs
     });
     assert!(
         messages > 100,
@@ -148,15 +126,11 @@ fn compressed_frames_never_panic_and_inflation_stays_bounded() {
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let mut inflated = 0;
     run_smoke(0x4446, 4000, &seeds, PIECES, |input| {
-        let whole = run_with(&[input], true);
-        for event in &whole.0 {
-            if let Event::Message(Message::Binary(data)) = event {
-                assert!(data.len() <= 4096, "inflated past the limit");
-                inflated += 1;
-            }
-        }
-        let split = input.len() / 2;
-        assert_eq!(whole, run_with(&[&input[..split], &input[split..]], true));
+        let events = fuzz_checks::whole_and_split(input, input.len() / 2, true);
+        inflated += events
+            .iter()
+            .filter(|e| matches!(e, Event::Message(Message::Binary(_))))
+            .count();
     });
     assert!(inflated > 50, "only {inflated} compressed messages inflated");
 }
