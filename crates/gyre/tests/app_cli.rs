@@ -13,22 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use gyre_testing::peers::{KillOnDrop, require_program, run, run_to_end_of_input, start_until};
-use support::port_after;
+use gyre_testing::peers::{KillOnDrop, require_program, run, start_until};
+use support::{fresh_dir, gyre, port_after, socat};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn gyre() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gyre"))
-}
-
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gyre-app-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Starts gyre with `args` and returns it with the port of its first
 /// `listening on` line.
@@ -56,24 +44,6 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// What socat gets back from the port after sending `input`.
-fn socat(port: u16, input: &[u8]) -> Vec<u8> {
-    require_program("socat", "socat");
-    let output = run_to_end_of_input(
-        Command::new("socat")
-            .args(["-t", "2", "-"])
-            .arg(format!("TCP:127.0.0.1:{port}")),
-        input,
-        LIMIT,
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 /// Python's http.client downloading `/big.bin` from `port` into `out`,
 /// slowly (64 KiB every 4 ms), printing `started` after 256 KiB.
 const SLOW_DOWNLOAD: &str = "import http.client, sys, time\n\
@@ -96,7 +66,7 @@ const SLOW_DOWNLOAD: &str = "import http.client, sys, time\n\
 
 #[test]
 fn sigterm_lets_a_download_in_flight_finish_and_closes_idle_connections() {
-    let dir = temp_dir("drain");
+    let dir = fresh_dir("drain");
     let site = dir.join("site");
     std::fs::create_dir_all(&site).unwrap();
     // Far more than the loopback socket buffers hold, so the response is
@@ -194,7 +164,7 @@ fn daemon(args: &[&str]) -> Output {
 
 #[test]
 fn daemon_detaches_holds_its_pidfile_and_a_stale_one_is_taken_over() {
-    let dir = temp_dir("daemon");
+    let dir = fresh_dir("daemon");
     let pidfile = dir.join("gyre.pid");
     // A stale pidfile: its server died without removing it.
     std::fs::write(&pidfile, "4194000\n").unwrap();
@@ -260,7 +230,7 @@ fn daemon_detaches_holds_its_pidfile_and_a_stale_one_is_taken_over() {
 fn a_daemon_that_cannot_start_fails_at_the_prompt() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let dir = temp_dir("daemon-fail");
+    let dir = fresh_dir("daemon-fail");
     let listen = format!("tcp:{port}:interface=127.0.0.1");
     let log = dir.join("fail.log");
     for daemonize in [false, true] {
@@ -282,7 +252,7 @@ fn a_daemon_that_cannot_start_fails_at_the_prompt() {
 #[test]
 fn two_workers_both_accept_and_json_logs_say_which() {
     require_program("curl", "curl");
-    let dir = temp_dir("workers");
+    let dir = fresh_dir("workers");
     std::fs::write(dir.join("index.html"), "hello workers\n").unwrap();
     let log = dir.join("workers.log");
     let (mut server, port) = start(&[
@@ -379,7 +349,7 @@ fn user_and_group_are_taken_after_binding_a_privileged_port() {
         eprintln!("SKIPPED: dropping privileges needs root (CI runs the suite as root)");
         return;
     }
-    let dir = temp_dir("privileges");
+    let dir = fresh_dir("privileges");
     let port = free_low_port();
     let listen = format!("tcp:{port}:interface=127.0.0.1");
     let log = dir.join("privileges.log");
@@ -430,7 +400,7 @@ fn rustix_uid() -> u32 {
 
 #[test]
 fn sighup_reopens_a_rotated_log_file() {
-    let dir = temp_dir("sighup");
+    let dir = fresh_dir("sighup");
     let log = dir.join("gyre.log");
     let (mut server, port) = start(&[
         "--log-level",
@@ -467,7 +437,7 @@ fn a_connection_that_outlives_the_shutdown_deadline_is_aborted() {
     // The destination accepts and never answers: the relay would wait forever.
     let destination = TcpListener::bind("127.0.0.1:0").unwrap();
     let dest = destination.local_addr().unwrap().to_string();
-    let dir = temp_dir("deadline");
+    let dir = fresh_dir("deadline");
     let log = dir.join("gyre.log");
     let (mut server, port) = start(&[
         "--shutdown-timeout",
@@ -561,7 +531,7 @@ fn help_lists_every_service_command_and_option_with_examples() {
 #[test]
 fn sighup_reopens_a_rotated_access_log_and_workers_share_it_line_by_line() {
     require_program("curl", "curl");
-    let dir = temp_dir("access-hup");
+    let dir = fresh_dir("access-hup");
     std::fs::write(dir.join("index.html"), "hi\n").unwrap();
     let access = dir.join("access.log");
     let (mut server, port) = start(&[

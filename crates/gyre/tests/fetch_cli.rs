@@ -3,36 +3,15 @@
 //! `gyre web` over TLS with a throw-away CA (the gyre client against the
 //! gyre server, and the refusal without the CA).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use gyre_testing::certs::TestCa;
 use gyre_testing::peers::{run_to_end_of_input, start_until};
+use support::{fresh_dir, gyre, port_after, python_http_server};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn gyre() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gyre"))
-}
-
-/// A fresh directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gyre-fetch-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The port in a line such as `... 127.0.0.1:PORT ...` or `... port PORT ...`.
-fn port_in(line: &str, after: &str) -> u16 {
-    let rest = &line[line
-        .find(after)
-        .unwrap_or_else(|| panic!("{after:?} in {line:?}"))
-        + after.len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().unwrap_or_else(|_| panic!("a port in {line:?}"))
-}
 
 /// `gyre fetch ARGS`, bounded.
 fn fetch(args: &[&str]) -> std::process::Output {
@@ -41,27 +20,12 @@ fn fetch(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn fetch_downloads_from_python_http_server_with_progress_and_follows_its_redirect() {
-    let dir = temp_dir("python");
+    let dir = fresh_dir("fetch-python");
     let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(dir.join("big.bin"), &big).unwrap();
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("sub/index.html"), "<p>sub</p>").unwrap();
-    let (_server, line) = start_until(
-        Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(&dir),
-        b"",
-        "Serving HTTP",
-    );
-    let port = port_in(&line, " port ");
+    let (_server, port) = python_http_server(&dir);
     let out = dir.join("out.bin");
     let output = fetch(&[
         &format!("http://127.0.0.1:{port}/big.bin"),
@@ -86,7 +50,7 @@ fn fetch_downloads_from_python_http_server_with_progress_and_follows_its_redirec
 
 #[test]
 fn fetch_from_gyre_web_over_tls_verifies_the_server() {
-    let dir = temp_dir("tls");
+    let dir = fresh_dir("fetch-tls");
     let site = dir.join("site");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(site.join("hello.txt"), "hello over tls\n").unwrap();
@@ -103,7 +67,7 @@ fn fetch_from_gyre_web_over_tls_verifies_the_server() {
         b"",
         "listening on",
     );
-    let port = port_in(&line, "127.0.0.1:");
+    let port = port_after(&line, "127.0.0.1:");
     let url = format!("https://localhost:{port}/hello.txt");
     let output = fetch(&[&url, "--ca", ca_file.to_str().unwrap()]);
     assert!(

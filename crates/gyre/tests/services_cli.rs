@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use gyre_testing::peers::{KillOnDrop, require_program, run_to_end_of_input, start_until};
-use support::port_after;
+use support::{fresh_dir, gyre, port_after, python_http_server, socat};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -18,31 +18,11 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// with the port from its `listening on tcp:127.0.0.1:PORT (NAME)` line.
 fn start(args: &[&str]) -> (KillOnDrop, u16) {
     let (child, line) = start_until(
-        Command::new(env!("CARGO_BIN_EXE_gyre"))
-            .args(args)
-            .args(["--listen", "tcp:0:interface=127.0.0.1"]),
+        gyre().args(args).args(["--listen", "tcp:0:interface=127.0.0.1"]),
         b"",
         "listening on",
     );
     (child, port_after(&line, "127.0.0.1:"))
-}
-
-/// What `socat` gets back from `127.0.0.1:port` after sending `input`.
-fn socat(port: u16, input: &[u8]) -> Vec<u8> {
-    require_program("socat", "socat");
-    let output = run_to_end_of_input(
-        Command::new("socat")
-            .args(["-t", "2", "-"])
-            .arg(format!("TCP:127.0.0.1:{port}")),
-        input,
-        LIMIT,
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }
 
 /// Sends SIGTERM and waits (bounded) for the exit status.
@@ -52,26 +32,10 @@ fn terminate(mut child: KillOnDrop) -> std::process::ExitStatus {
 
 /// Python's `http.server` on a fresh directory with `file.txt`.
 fn http_server(name: &str) -> (KillOnDrop, u16, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("gyre-services-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir(&format!("services-{name}"));
     std::fs::write(dir.join("file.txt"), "served by python\n").unwrap();
-    let (server, line) = start_until(
-        Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(&dir),
-        b"",
-        "Serving HTTP",
-    );
-    (server, port_after(&line, " port "), dir)
+    let (server, port) = python_http_server(&dir);
+    (server, port, dir)
 }
 
 /// `curl -sS ARGS URL`, bounded.
@@ -186,7 +150,7 @@ fn socks_carries_curl_with_and_without_a_password() {
 
 #[test]
 fn help_lists_every_service() {
-    let output = run_to_end_of_input(Command::new(env!("CARGO_BIN_EXE_gyre")).arg("--help"), b"", LIMIT);
+    let output = run_to_end_of_input(gyre().arg("--help"), b"", LIMIT);
     let text = String::from_utf8_lossy(&output.stdout);
     for name in [
         "web",
@@ -205,10 +169,6 @@ fn help_lists_every_service() {
             "{name} missing from:\n{text}"
         );
     }
-    let usage = run_to_end_of_input(
-        Command::new(env!("CARGO_BIN_EXE_gyre")).args(["portforward"]),
-        b"",
-        LIMIT,
-    );
+    let usage = run_to_end_of_input(gyre().args(["portforward"]), b"", LIMIT);
     assert_eq!(usage.status.code(), Some(2));
 }

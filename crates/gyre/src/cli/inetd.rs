@@ -3,7 +3,6 @@
 //! (default: the well-known port plus 8000, so no privileges are needed).
 
 use gyre_app::{Configured, Drain, MultiService, ServicePlugin, Worker};
-use gyre_core::Address;
 use gyre_protocols::inetd::{Quote, Service, WallClock};
 
 use super::Args;
@@ -107,18 +106,14 @@ fn build((service, options): &(Service, InetdOptions), worker: &Worker) -> Resul
     };
     let factory = service.tcp_factory(&WallClock::system(), &quote);
     let name = service.name();
-    let tree = MultiService::new();
-    let announce = move |address: &Address, _: &str| format!("listening on {address} ({name})");
     super::serve::listen_all(
         worker,
-        &tree,
         &options.listen,
         (name, name),
         factory,
         Drain::Close,
-        announce,
-    )?;
-    Ok(tree)
+        super::serve::listening_as(name),
+    )
 }
 
 #[cfg(test)]

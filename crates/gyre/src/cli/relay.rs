@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use gyre_app::{Drain, MultiService, ServicePlugin, Worker};
-use gyre_core::{Address, SharedFactory};
+use gyre_core::SharedFactory;
 use gyre_endpoints::{HostnameEndpoint, ThreadedResolver};
 use gyre_protocols::portforward::PortForwardFactory;
 use gyre_protocols::socks::{SocksServerFactory, StaticPasswords};
@@ -139,18 +139,14 @@ fn build(options: &RelayOptions, worker: &Worker) -> Result<MultiService, String
             ("socks", SharedFactory::new(socks))
         }
     };
-    let tree = MultiService::new();
-    let announce = move |address: &Address, _: &str| format!("listening on {address} ({name})");
     super::serve::listen_all(
         worker,
-        &tree,
         &options.listen,
         (name, name),
         factory,
         Drain::Wait,
-        announce,
-    )?;
-    Ok(tree)
+        super::serve::listening_as(name),
+    )
 }
 
 #[cfg(test)]

@@ -6,19 +6,20 @@
 use gyre_app::{Configured, Drain, MultiService, StreamServerService, Worker};
 use gyre_core::{Address, SharedFactory};
 
-/// Adds a [`StreamServerService`] named `"{service} {description}"` to
-/// `tree` for each description in `listen`, serving `factory`, draining
-/// with `drain`, and announcing `announce(address, description)`.
+/// One worker's tree: a [`StreamServerService`] named
+/// `"{service} {description}"` for each description in `listen`, serving
+/// `factory`, draining with `drain`, and announcing `announce(address,
+/// description)`.
 pub fn listen_all(
     worker: &Worker,
-    tree: &MultiService,
     listen: &[String],
     names: (&str, &str),
     factory: SharedFactory,
     drain: Drain,
     announce: impl Fn(&Address, &str) -> String + Clone + 'static,
-) -> Result<(), String> {
+) -> Result<MultiService, String> {
     let (service, protocol) = names;
+    let tree = MultiService::new();
     for description in listen {
         let endpoint = worker.server_endpoint(description)?;
         let (worker, label, announce) = (worker.clone(), description.clone(), announce.clone());
@@ -28,7 +29,13 @@ pub fn listen_all(
         tree.add(format!("{service} {description}"), server)
             .map_err(|error| error.to_string())?;
     }
-    Ok(())
+    Ok(tree)
+}
+
+/// The announcement of the services whose protocol is their name:
+/// `listening on ADDRESS (NAME)`.
+pub fn listening_as(name: &'static str) -> impl Fn(&Address, &str) -> String + Clone + 'static {
+    move |address, _description| format!("listening on {address} ({name})")
 }
 
 /// A subcommand's parse result as a plugin's: `Ok(None)` is `--help`;

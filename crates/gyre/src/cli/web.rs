@@ -239,16 +239,6 @@ pub fn build(
     };
     let draining = server.clone();
     let drain = Drain::With(Rc::new(move || draining.shut_down()));
-    let tree = MultiService::new();
     let factory = SharedFactory::new(server);
-    super::serve::listen_all(
-        worker,
-        &tree,
-        &options.listen,
-        ("web", "http"),
-        factory,
-        drain,
-        announce,
-    )?;
-    Ok(tree)
+    super::serve::listen_all(worker, &options.listen, ("web", "http"), factory, drain, announce)
 }
