@@ -36,36 +36,41 @@ impl Identity {
     }
 
     /// The identity named by a user (a name or a number) and a group (a
-    /// name or a number). The group defaults to the user's primary group
-    /// (or, for a number with no entry in the user database, the current
-    /// group); the user defaults to the current one.
+    /// name or a number). The group defaults to the user's primary group;
+    /// the user defaults to the current one.
     ///
     /// # Errors
-    /// When a name is not known to the system's user or group database.
+    /// When a name is not known to the system's user or group database,
+    /// or a user number that has no entry comes without a group: keeping
+    /// the current group (root's, as a rule) would keep a privilege the
+    /// caller meant to give up.
     pub fn resolve(user: Option<&str>, group: Option<&str>) -> io::Result<Identity> {
         let current = Identity::current();
+        let not_found = |what: String| io::Error::new(io::ErrorKind::NotFound, what);
         let (uid, primary) = match user {
-            None => (current.uid, current.gid),
+            None => (current.uid, Some(current.gid)),
             Some(user) => match users::user_by_name(user)? {
-                Some(found) => found,
-                None => match user.parse::<u32>() {
-                    Ok(uid) => (uid, current.gid),
-                    Err(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::NotFound,
-                            format!("no user {user:?}"),
-                        ));
-                    }
-                },
+                Some((uid, gid)) => (uid, Some(gid)),
+                None => {
+                    let uid = user
+                        .parse::<u32>()
+                        .map_err(|_| not_found(format!("no user {user:?}")))?;
+                    (uid, users::user_by_id(uid).map(|(_, gid)| gid))
+                }
             },
         };
-        let gid = match group {
-            None => primary,
-            Some(group) => match users::group_by_name(group)? {
+        let gid = match (group, primary) {
+            (None, Some(primary)) => primary,
+            (None, None) => {
+                return Err(not_found(format!(
+                    "user {uid} has no entry in the user database to take its group from; give a group"
+                )));
+            }
+            (Some(group), _) => match users::group_by_name(group)? {
                 Some(gid) => gid,
                 None => group
                     .parse::<u32>()
-                    .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no group {group:?}")))?,
+                    .map_err(|_| not_found(format!("no group {group:?}")))?,
             },
         };
         Ok(Identity { uid, gid })
@@ -99,8 +104,8 @@ impl Identity {
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match users::user_name(self.uid) {
-            Some(name) => write!(f, "{name} (uid {}, gid {})", self.uid, self.gid),
+        match users::user_by_id(self.uid) {
+            Some((name, _)) => write!(f, "{name} (uid {}, gid {})", self.uid, self.gid),
             None => write!(f, "uid {}, gid {}", self.uid, self.gid),
         }
     }

@@ -47,3 +47,13 @@ fn detaching_a_multithreaded_process_is_refused() {
     drop(stop);
     helper.join().unwrap();
 }
+
+#[test]
+fn a_user_number_takes_its_group_from_the_database_or_needs_one_given() {
+    // 65534 is nobody on Debian: its group comes from its entry.
+    let nobody = Identity::resolve(Some("65534"), None).unwrap();
+    assert_eq!(nobody, Identity::resolve(Some("nobody"), None).unwrap());
+    // A number with no entry must not keep the caller's (root's) group.
+    let error = Identity::resolve(Some("4242"), None).unwrap_err();
+    assert!(error.to_string().contains("give a group"), "{error}");
+}

@@ -56,9 +56,9 @@ pub(crate) fn group_by_name(name: &str) -> io::Result<Option<u32>> {
     }
 }
 
-/// A user's name, for messages (`None` when unknown).
+/// A user's name and primary group ID by user ID (`None` when unknown).
 #[allow(unsafe_code)]
-pub(crate) fn user_name(uid: u32) -> Option<String> {
+pub(crate) fn user_by_id(uid: u32) -> Option<(String, u32)> {
     let mut buffer = vec![0 as libc::c_char; FIRST_BUFFER * 16];
     // SAFETY: as in `user_by_name`.
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
@@ -69,11 +69,10 @@ pub(crate) fn user_name(uid: u32) -> Option<String> {
         return None;
     }
     // SAFETY: on success `pw_name` points to a NUL terminated string in `buffer`.
-    Some(
-        unsafe { CStr::from_ptr(entry.pw_name) }
-            .to_string_lossy()
-            .into_owned(),
-    )
+    let name = unsafe { CStr::from_ptr(entry.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    Some((name, entry.pw_gid))
 }
 
 /// Sets the supplementary groups to just `gid`, then the real, effective
