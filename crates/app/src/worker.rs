@@ -12,7 +12,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use gyre_core::Failure;
 use gyre_endpoints::{EndpointRegistry, ServerEndpoint, SharedPorts};
 use gyre_reactor::{Reactor, ReactorHandle};
 
@@ -130,10 +129,6 @@ fn with_state(f: impl FnOnce(&Rc<WorkerState>)) {
     }
 }
 
-fn message(failure: &Failure) -> String {
-    failure.to_string()
-}
-
 /// Sends `Exited` however the thread ends (a panic included).
 struct ExitGuard(usize, Sender<Event>);
 
@@ -181,7 +176,7 @@ pub(crate) fn run(index: usize, count: usize, build: BuildTree, ports: SharedPor
             let announced = worker.inner.announcements.borrow().clone();
             let _ = events.send(Event::Bound(
                 index,
-                result.map(|()| announced).map_err(|f| message(&f)),
+                result.map(|()| announced).map_err(|failure| failure.to_string()),
             ));
         }));
     });
@@ -197,7 +192,10 @@ pub(crate) fn start(handle: &ReactorHandle) {
         with_state(|state| {
             let (events, index) = (state.events.clone(), state.index);
             drop(state.tree.start().then(move |result| {
-                let _ = events.send(Event::Started(index, result.map_err(|f| message(&f))));
+                let _ = events.send(Event::Started(
+                    index,
+                    result.map_err(|failure| failure.to_string()),
+                ));
             }));
         })
     });

@@ -102,9 +102,9 @@ pub struct DaemonWatch {
 }
 
 impl DaemonWatch {
-    /// Prints what the daemon says (its standard-output lines on standard
-    /// output, the rest on standard error) until it reports ready or failed
-    /// or goes away. (The daemon keeps its end open while it runs, so this
+    /// Prints what the daemon says (its lines for standard output there,
+    /// its failure on standard error) until it reports ready or failed or
+    /// goes away. (The daemon keeps its end open while it runs, so this
     /// returns on the report, not at end of file.)
     pub fn wait(self) -> DaemonStart {
         let mut failed = false;
@@ -112,7 +112,6 @@ impl DaemonWatch {
             let Ok(line) = line else { break };
             match line.split_once(' ').unwrap_or((line.as_str(), "")) {
                 ("out", text) => println!("{text}"),
-                ("err", text) => eprintln!("{text}"),
                 ("ready", _) => return DaemonStart::Ready,
                 ("failed", text) => {
                     // A message may span several lines: print them all.
@@ -141,11 +140,6 @@ impl DaemonReport {
     /// A line for the original process's standard output.
     pub fn say(&self, text: &str) {
         self.send("out", text);
-    }
-
-    /// A line for the original process's standard error.
-    pub fn warn(&self, text: &str) {
-        self.send("err", text);
     }
 
     /// The server is running: the original process exits 0. Later
